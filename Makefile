@@ -1,0 +1,40 @@
+# taskhub — see README.md. Every target installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install ## serve on http://127.0.0.1:8000 with the embedded SQLite database
+	$(BIN)/taskhub serve
+
+migrate: install
+	$(BIN)/taskhub migrate
+
+test: install lint typecheck test-sqlite test-postgres ## everything CI runs
+
+lint: install
+	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff format --check src tests migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+test-sqlite: install
+	TASKHUB_TEST_DATABASE=sqlite $(PYTEST)
+
+test-postgres: install
+	TASKHUB_TEST_DATABASE=postgresql $(PYTEST)
+
+clean:
+	rm -rf $(VENV) .taskhub .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from taskhub import __version__
+from taskhub.auth.passwords import PasswordHasher
+from taskhub.auth.router import router as auth_router
+from taskhub.db import Database
+from taskhub.errors import install_error_handlers
+from taskhub.limits import InMemoryRateLimiter
+from taskhub.ops.health import router as health_router
+from taskhub.ops.logging import configure_logging, get_logger
+from taskhub.ops.metrics import router as metrics_router
+from taskhub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from taskhub.projects.router import router as projects_router
+from taskhub.settings import Settings, load_settings
+from taskhub.tasks.router import router as tasks_router
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database.open(settings)
+        log.info("started", database=app.state.db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            await app.state.db.close()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="taskhub",
+        version=__version__,
+        description="Self-hostable multi-user task service.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.limiter = InMemoryRateLimiter()
+    app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+
+    install_error_handlers(app)
+    for router in (auth_router, tasks_router, projects_router, health_router, metrics_router):
+        app.include_router(router)
+
+    # Outermost first on the way in: the request id and headers wrap every answer,
+    # including the 413 from the body limit and CORS pre-flight responses.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Uvicorn factory entry point (`taskhub.app:create_app_from_env`)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

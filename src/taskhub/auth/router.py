@@ -1,0 +1,106 @@
+"""/api/v1/auth and /api/v1/users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from taskhub.auth import service
+from taskhub.auth.schemas import RefreshRequest, TokenPair, UserCreate, UserOut
+from taskhub.deps import CallerDep, HasherDep, LimiterDep, ReaderDep, SessionDep, SettingsDep
+from taskhub.errors import Unauthorized
+
+router = APIRouter(prefix="/api/v1")
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid or expired credentials"}
+}
+
+
+def _client_address(request: Request) -> str:
+    # Behind a proxy, run uvicorn with --forwarded-allow-ips so this is the real client.
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    operation_id="register",
+    tags=["auth"],
+    responses={409: {"description": "Email already registered"}},
+)
+async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> UserOut:
+    user = await service.create_user(session, hasher, body)
+    await session.commit()
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenPair,
+    operation_id="login",
+    tags=["auth"],
+    responses={**UNAUTHORIZED, 429: {"description": "Too many failed logins"}},
+)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    limiter: LimiterDep,
+) -> TokenPair:
+    user = await service.authenticate(
+        session,
+        hasher,
+        service.LoginGuard(limiter, settings),
+        email=form.username,
+        password=form.password,
+        address=_client_address(request),
+    )
+    pair = await service.issue_tokens(session, settings, user.id)
+    await session.commit()
+    return pair
+
+
+@router.post(
+    "/auth/refresh",
+    response_model=TokenPair,
+    operation_id="refresh_token",
+    tags=["auth"],
+    responses=UNAUTHORIZED,
+)
+async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    pair = await service.rotate_refresh_token(session, settings, body.refresh_token)
+    # Commit even on refusal: a detected re-use has just revoked the family.
+    await session.commit()
+    if pair is None:
+        raise Unauthorized("Invalid refresh token")
+    return pair
+
+
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="logout",
+    tags=["auth"],
+)
+async def logout(body: RefreshRequest, session: SessionDep) -> Response:
+    await service.logout(session, body.refresh_token)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/users/me",
+    response_model=UserOut,
+    operation_id="get_me",
+    tags=["users"],
+    responses=UNAUTHORIZED,
+)
+async def me(caller: CallerDep, session: ReaderDep) -> UserOut:
+    user = await service.get_user(session, caller.user_id)
+    return UserOut.model_validate(user)

@@ -1,0 +1,135 @@
+"""Domain exceptions and their single mapping to HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taskhub.ops.logging import get_logger
+
+log = get_logger(__name__)
+
+BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+class DomainError(Exception):
+    status_code = 400
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    headers = BEARER
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class PreconditionFailed(DomainError):
+    status_code = 412
+
+
+class Invalid(DomainError):
+    """A rule the schema cannot express (a cycle, a foreign parent): 422."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, loc: tuple[str, ...] = ("body",)) -> None:
+        super().__init__(detail)
+        self.loc = loc
+
+
+class RateLimited(DomainError):
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests; retry later")
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+
+
+def _sanitized(errors: list[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors without `input`/`ctx`: never echo a huge body or a password back."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, Invalid):
+        body: dict[str, Any] = {
+            "detail": [{"loc": list(exc.loc), "msg": exc.detail, "type": "value_error"}]
+        }
+        return JSONResponse(body, status_code=422)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _sanitized(list(exc.errors()))}, status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.update(BEARER)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database_unavailable", error=type(exc).__name__)
+    return JSONResponse(
+        {"detail": "Database unavailable"}, status_code=503, headers={"Retry-After": "5"}
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    # OperationalError/InterfaceError: the server is down, restarting, or (SQLite) locked
+    # past the busy timeout. All are transient from the client's point of view.
+    if isinstance(exc, OperationalError | InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        return await _database_down(request, exc)
+    return await _unexpected(request, exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _dbapi_error)
+    app.add_exception_handler(ConnectionError, _database_down)
+    app.add_exception_handler(OSError, _database_down)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,34 @@
+"""Alembic, driven from code: the only way the schema is created or changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from taskhub.settings import Settings
+
+
+def migrations_dir() -> Path:
+    # The repository layout (src/taskhub/ next to migrations/); the Docker image keeps it.
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.effective_database_url), revision)
+
+
+def check(database_url: str) -> None:
+    """Raise if the models and the migrated schema differ (alembic check)."""
+    command.check(alembic_config(database_url))

@@ -1,0 +1,128 @@
+"""Configuration: one pydantic-settings class, the only place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name)
+
+
+class ConfigError(Exception):
+    """A configuration value that start-up must refuse, with a one-line reason."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TASKHUB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    broker_url: str | None = None
+    secret_key: SecretStr | None = None
+    data_dir: Path = Path(".taskhub")
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    login_failures_per_email: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Argon2 cost. The defaults are pwdlib's recommended ones; tests lower them to stay fast.
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    access_log: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    embedded_migrate: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            # Accept the URL people copy from their provider; we always talk asyncpg.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite://")
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no external database is configured (SQLite in the data dir)."""
+        return self.database_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'taskhub.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def _persisted_secret(data_dir: Path) -> str:
+    """Read the embedded secret key, creating it (mode 0600) on first start."""
+    path = data_dir / SECRET_FILE_NAME
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def finalize(settings: Settings) -> Settings:
+    """Apply the cross-field rules: secret key presence and strength."""
+    if settings.secret_key is not None:
+        if len(settings.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"TASKHUB_SECRET_KEY: must be at least {MIN_SECRET_BYTES} bytes "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return settings
+    if settings.database_url is not None and not settings.is_sqlite:
+        raise ConfigError(
+            "TASKHUB_SECRET_KEY: required when TASKHUB_DATABASE_URL points at a server database"
+        )
+    secret = _persisted_secret(settings.data_dir)
+    return settings.model_copy(update={"secret_key": SecretStr(secret)})
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, validate, and raise ConfigError with one line naming the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "TASKHUB_" + str(first["loc"][0]).upper() if first["loc"] else "TASKHUB_*"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+    return finalize(settings)
+
+
+def secret_of(settings: Settings) -> str:
+    """The signing secret; finalize() guarantees it is set."""
+    if settings.secret_key is None:
+        raise ConfigError("TASKHUB_SECRET_KEY: not set (call finalize first)")
+    return settings.secret_key.get_secret_value()

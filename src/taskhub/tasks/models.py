@@ -1,0 +1,58 @@
+"""The task table."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taskhub.db import Base, JSONList, UTCDateTime, new_id, utcnow
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    # A task lives either in its owner's inbox (project_id IS NULL) or in a project.
+    # Each list query reads one of these index ranges, never other users' rows.
+    __table_args__ = (
+        Index("ix_tasks_inbox_created", "owner_id", "project_id", "created_at", "id"),
+        Index("ix_tasks_project_created", "project_id", "created_at", "id"),
+        Index("ix_tasks_inbox_position", "owner_id", "project_id", "position"),
+        Index("ix_tasks_project_position", "project_id", "position"),
+        Index("ix_tasks_parent_id", "parent_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), default=None
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), default=None
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    labels: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    position: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+# The Core table, for the single-statement INSERT/UPDATE ... RETURNING on the hot paths.
+TASKS: Table = Task.__table__  # type: ignore[assignment]

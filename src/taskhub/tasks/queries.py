@@ -1,0 +1,141 @@
+"""SQL building blocks for tasks: visibility, label containment, keyset ordering."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, and_, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.types import Boolean
+
+from taskhub.errors import Invalid
+from taskhub.projects.models import ProjectMember
+from taskhub.tasks.models import Task
+
+
+def in_inbox_of(user_id: uuid.UUID) -> ColumnElement[bool]:
+    return and_(Task.project_id.is_(None), Task.owner_id == user_id)
+
+
+def membership_join(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """ON clause joining a task to the caller's membership of its project, if any."""
+    return and_(ProjectMember.project_id == Task.project_id, ProjectMember.user_id == user_id)
+
+
+def visible_task(user_id: uuid.UUID, task_id: uuid.UUID) -> Any:
+    """One task with the caller's role in its project (None in the inbox), if visible.
+
+    One statement: the membership is an outer join, so an inbox task and a project
+    task are both answered by a single primary-key lookup plus an index probe.
+    """
+    return (
+        select(Task, ProjectMember.role)
+        .outerjoin(ProjectMember, membership_join(user_id))
+        .where(
+            Task.id == task_id,
+            or_(in_inbox_of(user_id), ProjectMember.user_id.is_not(None)),
+        )
+    )
+
+
+class LabelContains(ColumnElement[bool]):
+    """`labels` (a JSON array) contains `label`; compiled per dialect."""
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, column: ColumnClause[Any] | Any, label: str) -> None:
+        self.column = column
+        self.needle = label
+
+
+@compiles(LabelContains, "postgresql")
+def _label_contains_pg(element: LabelContains, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    needle = compiler.process(literal(orjson.dumps([element.needle]).decode()), **kw)
+    return f"({column} @> CAST({needle} AS JSONB))"
+
+
+@compiles(LabelContains, "sqlite")
+def _label_contains_sqlite(element: LabelContains, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    value = compiler.process(literal(element.needle), **kw)
+    # Both parts are compiled SQL (a column and a bound parameter), never user text.
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608
+
+
+def like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """One of the list orders: a column, a direction, ties broken by id the same way."""
+
+    field: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, order_by: str) -> Ordering:
+        return cls(field=order_by.lstrip("-"), descending=order_by.startswith("-"))
+
+    @property
+    def nullable(self) -> bool:
+        return self.field == "due_at"
+
+    def column(self, entity: Any = Task) -> Any:
+        return getattr(entity, self.field)
+
+    def order_clause(self, entity: Any = Task) -> list[Any]:
+        col = self.column(entity)
+        col = col.desc() if self.descending else col.asc()
+        if self.nullable:
+            col = col.nulls_last()
+        ident = entity.id.desc() if self.descending else entity.id.asc()
+        return [col, ident]
+
+    def key_of(self, task: Task) -> list[Any]:
+        value = getattr(task, self.field)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        return [value, str(task.id)]
+
+    def parse_key(self, raw: list[Any]) -> tuple[Any, uuid.UUID]:
+        value, ident = raw
+        try:
+            parsed_id = uuid.UUID(str(ident))
+            if value is None:
+                if not self.nullable:
+                    raise ValueError
+                return None, parsed_id
+            if self.field in ("created_at", "due_at"):
+                if not isinstance(value, str):
+                    raise ValueError
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise ValueError
+                return parsed, parsed_id
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError
+            return value, parsed_id
+        except (ValueError, TypeError):
+            raise Invalid("Malformed cursor", loc=("query", "cursor")) from None
+
+    def after(self, value: Any, last_id: uuid.UUID, entity: Any = Task) -> ColumnElement[bool]:
+        """Rows strictly after (value, last_id) in this order: the keyset condition."""
+        col = self.column(entity)
+        ident = entity.id
+        if value is None:  # only for due_at: we are inside the trailing null group
+            return and_(col.is_(None), ident < last_id if self.descending else ident > last_id)
+        beyond = col < value if self.descending else col > value
+        tie = and_(col == value, ident < last_id if self.descending else ident > last_id)
+        condition = or_(beyond, tie)
+        if self.nullable:
+            condition = or_(condition, col.is_(None))
+        return condition

@@ -1,0 +1,351 @@
+"""Task rules: visibility, permissions, optimistic concurrency. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from taskhub.db import utcnow
+from taskhub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
+from taskhub.projects.models import ProjectMember, Role
+from taskhub.projects.service import role_in
+from taskhub.tasks.models import TASKS, Task
+from taskhub.tasks.queries import (
+    LabelContains,
+    Ordering,
+    in_inbox_of,
+    like_escape,
+    membership_join,
+    visible_task,
+)
+from taskhub.tasks.schemas import TaskCreate, TaskOut, TaskUpdate
+
+MAX_DEPTH = 1000  # bounds the ancestor walk even if the data were ever corrupt
+WRITE_RETRIES = 3
+
+
+class AnyVersion:
+    """`If-Match: *`: any current version matches."""
+
+
+ANY_VERSION = AnyVersion()
+Expected = int | AnyVersion | None  # None: no If-Match sent
+NO_MATCH = -1  # an If-Match that names no version we could ever have
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    done: bool | None = None
+    project_id: uuid.UUID | None = None
+    labels: tuple[str, ...] = ()
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+    q: str | None = None
+    order_by: str = "-created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+def to_out(task: Task) -> TaskOut:
+    return TaskOut.model_validate(task)
+
+
+async def _load(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> tuple[Task, Role | None]:
+    row = (await session.execute(visible_task(user_id, task_id))).first()
+    if row is None:
+        raise NotFound("Task")
+    return row[0], row[1]
+
+
+def _require_write(role: Role | None, task: Task) -> None:
+    # role None means the task is in the caller's own inbox (visible_task ensured it).
+    if task.project_id is not None and (role is None or not role.can_write_tasks):
+        raise Forbidden("Your role in this project is read-only")
+
+
+def _check_expected(task: Task, expected: Expected) -> None:
+    if isinstance(expected, int) and expected != task.version:
+        raise PreconditionFailed("Task was modified (version mismatch)")
+
+
+async def get_task(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskOut:
+    task, _ = await _load(session, user_id, task_id)
+    return to_out(task)
+
+
+async def _require_project_writer(
+    session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID
+) -> None:
+    role = await role_in(session, project_id, user_id)
+    if role is None:
+        raise NotFound("Project")
+    if not role.can_write_tasks:
+        raise Forbidden("Your role in this project is read-only")
+
+
+async def _check_parent(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    parent_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    owner_id: uuid.UUID,
+) -> None:
+    row = (await session.execute(visible_task(user_id, parent_id))).first()
+    if row is None:
+        raise Invalid("parent_id: no such task", loc=("body", "parent_id"))
+    parent, role = row[0], row[1]
+    _require_write(role, parent)
+    same_place = parent.project_id == project_id and (
+        project_id is not None or parent.owner_id == owner_id
+    )
+    if not same_place:
+        raise Invalid(
+            "parent_id: the parent must be in the same project (or inbox)",
+            loc=("body", "parent_id"),
+        )
+
+
+def _next_position(owner_id: uuid.UUID, project_id: uuid.UUID | None) -> Any:
+    place = Task.project_id == project_id if project_id is not None else in_inbox_of(owner_id)
+    return select(func.coalesce(func.max(Task.position), 0) + 1).where(place).scalar_subquery()
+
+
+async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreate) -> TaskOut:
+    if data.project_id is not None:
+        await _require_project_writer(session, user_id, data.project_id)
+    if data.parent_id is not None:
+        await _check_parent(session, user_id, data.parent_id, data.project_id, user_id)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "owner_id": user_id,
+        "project_id": data.project_id,
+        "parent_id": data.parent_id,
+        "title": data.title,
+        "description": data.description,
+        "done": data.done,
+        "priority": data.priority,
+        "due_at": data.due_at,
+        "labels": data.labels,
+        "position": data.position
+        if data.position is not None
+        else _next_position(user_id, data.project_id),
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": now if data.done else None,
+        "version": 1,
+    }
+    result = await session.execute(TASKS.insert().values(values).returning(*TASKS.columns))
+    row = result.mappings().one()
+    return TaskOut.model_validate(dict(row))
+
+
+async def _creates_cycle(session: AsyncSession, task_id: uuid.UUID, new_parent: uuid.UUID) -> bool:
+    if task_id == new_parent:
+        return True
+    ancestors = (
+        select(Task.id, Task.parent_id, literal_column("1").label("depth"))
+        .where(Task.id == new_parent)
+        .cte("ancestors", recursive=True)
+    )
+    step = aliased(Task)
+    ancestors = ancestors.union_all(
+        select(step.id, step.parent_id, ancestors.c.depth + 1).where(
+            step.id == ancestors.c.parent_id, ancestors.c.depth < MAX_DEPTH
+        )
+    )
+    hit = await session.scalar(select(ancestors.c.id).where(ancestors.c.id == task_id).limit(1))
+    return hit is not None
+
+
+async def _descendant_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
+    tree = (
+        select(Task.id, literal_column("1").label("depth"))
+        .where(Task.parent_id == task_id)
+        .cte("descendants", recursive=True)
+    )
+    step = aliased(Task)
+    tree = tree.union_all(
+        select(step.id, tree.c.depth + 1).where(
+            step.parent_id == tree.c.id, tree.c.depth < MAX_DEPTH
+        )
+    )
+    return list((await session.scalars(select(tree.c.id))).all())
+
+
+async def _plan_changes(
+    session: AsyncSession, user_id: uuid.UUID, task: Task, data: TaskUpdate
+) -> dict[str, Any]:
+    sent = data.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in sent.items() if getattr(task, k) != v}
+    if "project_id" in changes:
+        target = changes["project_id"]
+        if target is not None:
+            await _require_project_writer(session, user_id, target)
+        if task.parent_id is not None and "parent_id" not in sent:
+            raise Invalid(
+                "parent_id: a subtask moves with its parent; clear parent_id to move it alone",
+                loc=("body", "project_id"),
+            )
+        if target is None:
+            # Into an inbox: the mover's own, so the task stays visible to them.
+            changes["owner_id"] = user_id
+        if "position" not in sent:
+            changes["position"] = _next_position(changes.get("owner_id", task.owner_id), target)
+    project_id = changes.get("project_id", task.project_id)
+    owner_id = changes.get("owner_id", task.owner_id)
+    parent_id = changes.get("parent_id", task.parent_id)
+    if parent_id is not None and ("parent_id" in changes or "project_id" in changes):
+        await _check_parent(session, user_id, parent_id, project_id, owner_id)
+        if await _creates_cycle(session, task.id, parent_id):
+            raise Invalid(
+                "parent_id: this would make a task its own ancestor", loc=("body", "parent_id")
+            )
+    if "done" in changes:
+        changes["completed_at"] = utcnow() if changes["done"] else None
+    return changes
+
+
+async def update_task(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: TaskUpdate,
+    expected: Expected,
+) -> TaskOut:
+    for _ in range(WRITE_RETRIES):
+        task, role = await _load(session, user_id, task_id)
+        _require_write(role, task)
+        _check_expected(task, expected)
+        changes = await _plan_changes(session, user_id, task, data)
+        if not changes:
+            return to_out(task)
+        changes["updated_at"] = utcnow()
+        changes["version"] = Task.version + 1
+        result = await session.execute(
+            update(TASKS)
+            .where(Task.id == task.id, Task.version == task.version)
+            .values(changes)
+            .returning(*TASKS.columns)
+        )
+        row = result.mappings().one_or_none()
+        if row is not None:
+            if "project_id" in changes:
+                await _move_subtree(session, task.id, changes)
+            session.expire_all()
+            return TaskOut.model_validate(dict(row))
+        if expected is not None:
+            raise PreconditionFailed("Task was modified (version mismatch)")
+        session.expire_all()  # lost a race without If-Match: re-read and re-apply
+    raise Conflict("Task is being modified concurrently; retry")
+
+
+async def _move_subtree(session: AsyncSession, task_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    ids = await _descendant_ids(session, task_id)
+    if not ids:
+        return
+    moved: dict[str, Any] = {
+        "project_id": changes["project_id"],
+        "updated_at": changes["updated_at"],
+        "version": Task.version + 1,
+    }
+    if "owner_id" in changes:
+        moved["owner_id"] = changes["owner_id"]
+    await session.execute(update(TASKS).where(Task.id.in_(ids)).values(moved))
+
+
+async def delete_task(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected
+) -> None:
+    task, role = await _load(session, user_id, task_id)
+    _require_write(role, task)
+    _check_expected(task, expected)
+    condition = [Task.id == task.id]
+    if expected is not None:
+        condition.append(Task.version == task.version)
+    result = await session.execute(delete(TASKS).where(*condition))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if expected is not None:
+            raise PreconditionFailed("Task was modified (version mismatch)")
+        raise NotFound("Task")
+
+
+def _filtered(query: Any, filters: TaskFilters) -> Any:
+    if filters.done is not None:
+        query = query.where(Task.done.is_(filters.done))
+    for label in filters.labels:
+        query = query.where(LabelContains(Task.labels, label))
+    if filters.due_after is not None:
+        query = query.where(Task.due_at >= filters.due_after)
+    if filters.due_before is not None:
+        query = query.where(Task.due_at < filters.due_before)
+    for term in (filters.q or "").lower().split():
+        pattern = f"%{like_escape(term)}%"
+        query = query.where(
+            or_(
+                func.lower(Task.title).like(pattern, escape="\\"),
+                func.lower(Task.description).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+async def list_tasks(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    filters: TaskFilters,
+    limit: int,
+    cursor: str | None,
+) -> TaskPage:
+    ordering = Ordering.parse(filters.order_by)
+    fp = fingerprint(
+        kind="tasks",
+        done=filters.done,
+        project=filters.project_id,
+        labels=list(filters.labels),
+        after=filters.due_after,
+        before=filters.due_before,
+        q=filters.q,
+        order=filters.order_by,
+    )
+    after = None
+    if cursor is not None:
+        after = ordering.parse_key(decode_cursor(cursor, fp, 2))
+
+    def branch(base: Any) -> Any:
+        query = _filtered(base, filters)
+        if after is not None:
+            query = query.where(ordering.after(*after))
+        return query.order_by(*ordering.order_clause()).limit(limit + 1)
+
+    if filters.project_id is not None:
+        if await role_in(session, filters.project_id, user_id) is None:
+            raise NotFound("Project")
+        statement = branch(select(Task).where(Task.project_id == filters.project_id))
+    else:
+        # Two index ranges (the inbox, the caller's projects), each already ordered and
+        # cut to one page, then merged: the plan never visits other users' rows.
+        inbox = branch(select(Task).where(in_inbox_of(user_id))).subquery()
+        shared = branch(select(Task).join(ProjectMember, membership_join(user_id))).subquery()
+        merged = union_all(select(inbox), select(shared)).subquery("visible")
+        row = aliased(Task, merged)
+        statement = select(row).order_by(*ordering.order_clause(row)).limit(limit + 1)
+    tasks = list((await session.scalars(statement)).all())
+    items = [to_out(t) for t in tasks[:limit]]
+    next_cursor = None
+    if len(tasks) > limit:
+        next_cursor = encode_cursor(fp, ordering.key_of(tasks[limit - 1]))
+    return TaskPage(items=items, next_cursor=next_cursor)
