@@ -35,7 +35,15 @@ PG_ADMIN_DSN = os.environ.get(
     "TASKHUB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("refresh_tokens", "tasks", "project_members", "projects", "users")
+TABLES = (
+    "task_activity",
+    "outbox",
+    "refresh_tokens",
+    "tasks",
+    "project_members",
+    "projects",
+    "users",
+)
 PASSWORD = "correct horse battery"
 
 

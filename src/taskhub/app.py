@@ -10,9 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from taskhub import __version__
 from taskhub.auth.passwords import PasswordHasher
+from taskhub.activity.router import router as activity_router
 from taskhub.auth.router import router as auth_router
 from taskhub.db import Database
 from taskhub.errors import install_error_handlers
+from taskhub.jobs.backend import start_jobs
 from taskhub.limits import InMemoryRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
@@ -31,10 +33,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.open(settings)
-        log.info("started", database=app.state.db.engine.dialect.name)
+        app.state.jobs = start_jobs(settings, app.state.db)
+        log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
         finally:
+            await app.state.jobs.stop()
             await app.state.db.close()
             log.info("stopped")
 
@@ -49,7 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
     install_error_handlers(app)
-    for router in (auth_router, tasks_router, projects_router, health_router, metrics_router):
+    for router in (
+        auth_router,
+        tasks_router,
+        activity_router,
+        projects_router,
+        health_router,
+        metrics_router,
+    ):
         app.include_router(router)
 
     # Outermost first on the way in: the request id and headers wrap every answer,

@@ -1,7 +1,19 @@
 """Every ORM model, imported in one place so metadata (and Alembic) sees all tables."""
 
+from taskhub.activity.models import TaskActivity
 from taskhub.auth.models import RefreshToken, User
+from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.tasks.models import Task
 
-__all__ = ["Project", "ProjectMember", "RefreshToken", "Role", "Task", "User"]
+__all__ = [
+    "JobStatus",
+    "OutboxMessage",
+    "Project",
+    "ProjectMember",
+    "RefreshToken",
+    "Role",
+    "Task",
+    "TaskActivity",
+    "User",
+]

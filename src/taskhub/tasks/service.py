@@ -11,8 +11,11 @@ from sqlalchemy import delete, func, literal_column, or_, select, union_all, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from taskhub.activity.service import activity_payload
 from taskhub.db import utcnow
 from taskhub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from taskhub.jobs.outbox import enqueue
+from taskhub.jobs.registry import TASK_ACTIVITY
 from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
 from taskhub.projects.models import ProjectMember, Role
 from taskhub.projects.service import role_in
@@ -29,6 +32,7 @@ from taskhub.tasks.schemas import TaskCreate, TaskOut, TaskUpdate
 
 MAX_DEPTH = 1000  # bounds the ancestor walk even if the data were ever corrupt
 WRITE_RETRIES = 3
+_BOOKKEEPING = frozenset({"updated_at", "version", "completed_at", "owner_id"})
 
 
 class AnyVersion:
@@ -245,12 +249,30 @@ async def update_task(
         if row is not None:
             if "project_id" in changes:
                 await _move_subtree(session, task.id, changes)
+            _record_activity(session, task, user_id, changes)
             session.expire_all()
             return TaskOut.model_validate(dict(row))
         if expected is not None:
             raise PreconditionFailed("Task was modified (version mismatch)")
         session.expire_all()  # lost a race without If-Match: re-read and re-apply
     raise Conflict("Task is being modified concurrently; retry")
+
+
+def _record_activity(
+    session: AsyncSession, task: Task, user_id: uuid.UUID, changes: dict[str, Any]
+) -> None:
+    """Queue the activity entry; the job writes it after this transaction commits."""
+    fields = sorted(k for k in changes if k not in _BOOKKEEPING)
+    action = "updated"
+    if changes.get("done") is True:
+        action = "completed"
+    elif changes.get("done") is False:
+        action = "reopened"
+    enqueue(
+        session,
+        TASK_ACTIVITY,
+        activity_payload(task.id, user_id, action, {"fields": fields}),
+    )
 
 
 async def _move_subtree(session: AsyncSession, task_id: uuid.UUID, changes: dict[str, Any]) -> None:

@@ -1,0 +1,38 @@
+"""Choosing the job engine at start-up: in-process runner, or relay to Celery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from taskhub.db import Database
+from taskhub.jobs.outbox import ON_COMMIT_KEY
+from taskhub.jobs.runner import EmbeddedRunner, Relay
+from taskhub.settings import Settings
+
+
+@dataclass
+class Jobs:
+    loop: EmbeddedRunner | Relay
+    celery: Any | None = None
+
+    @property
+    def mode(self) -> str:
+        return "celery" if self.celery is not None else "embedded"
+
+    async def stop(self) -> None:
+        await self.loop.stop()
+
+
+def start_jobs(settings: Settings, database: Database) -> Jobs:
+    """Start the background loop and make committed outbox rows wake it at once."""
+    if settings.broker_url:
+        from taskhub.jobs.celery_app import create_celery, sender
+
+        celery = create_celery(settings)
+        jobs = Jobs(loop=Relay(database, sender(celery)), celery=celery)
+    else:
+        jobs = Jobs(loop=EmbeddedRunner(database))
+    database.writer.configure(info={ON_COMMIT_KEY: jobs.loop.wake})
+    jobs.loop.start()
+    return jobs

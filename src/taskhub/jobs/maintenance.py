@@ -1,0 +1,41 @@
+"""Periodic housekeeping: expired refresh tokens and spent outbox rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from taskhub.auth.models import RefreshToken
+from taskhub.db import Database, utcnow
+from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.ops.logging import get_logger
+
+log = get_logger(__name__)
+
+KEEP_DONE = timedelta(days=1)
+KEEP_DEAD = timedelta(days=30)  # long enough for someone to look at why they died
+
+
+async def run_maintenance(database: Database) -> dict[str, int]:
+    now = utcnow()
+    async with database.writer() as session:
+        tokens = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
+        done = await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == JobStatus.done, OutboxMessage.finished_at < now - KEEP_DONE
+            )
+        )
+        dead = await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == JobStatus.dead, OutboxMessage.finished_at < now - KEEP_DEAD
+            )
+        )
+        await session.commit()
+    counts = {
+        "refresh_tokens": int(tokens.rowcount),  # type: ignore[attr-defined]
+        "outbox_done": int(done.rowcount),  # type: ignore[attr-defined]
+        "outbox_dead": int(dead.rowcount),  # type: ignore[attr-defined]
+    }
+    log.info("maintenance", **counts)
+    return counts

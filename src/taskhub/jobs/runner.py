@@ -1,0 +1,167 @@
+"""Background loops inside the API process.
+
+Embedded mode (no broker): `EmbeddedRunner` executes outbox messages in-process. The
+outbox row is the durable queue, so a job pending when the process is killed runs
+after the restart.
+
+Celery mode: `Relay` hands outbox messages to the broker. If the broker is down the
+rows simply wait; once it is back they are sent. Messages dispatched long ago but
+never finished (a broker that lost them on restart) are sent again; the job's
+done-mark makes the duplicate harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from taskhub.db import Database, utcnow
+from taskhub.jobs import execute
+from taskhub.jobs.maintenance import run_maintenance
+from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.ops.logging import get_logger
+
+log = get_logger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 50
+MAINTENANCE_EVERY = timedelta(hours=1)
+
+
+class _Loop:
+    """A background task woken by commits (or a timer) that survives its own errors."""
+
+    name = "loop"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_maintenance = utcnow() - MAINTENANCE_EVERY
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"taskhub-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=10)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                busy = await self.step()
+                if utcnow() - self._last_maintenance >= MAINTENANCE_EVERY:
+                    self._last_maintenance = utcnow()
+                    await self.maintenance()
+            except Exception as exc:  # the loop must outlive a database blip
+                log.warning(f"{self.name}_error", error=f"{type(exc).__name__}: {exc}")
+                busy = False
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            self._wake.clear()
+
+    async def step(self) -> bool:
+        """Do one batch of work; True if there may be more right away."""
+        raise NotImplementedError
+
+    async def maintenance(self) -> None:
+        await run_maintenance(self.database)
+
+
+class EmbeddedRunner(_Loop):
+    name = "embedded_runner"
+
+    async def step(self) -> bool:
+        async with self.database.writer() as session:
+            ids = await execute.claim_batch(session, BATCH)
+            await session.commit()
+        for message_id in ids:
+            await self.run_one(message_id)
+        return len(ids) == BATCH
+
+    async def run_one(self, message_id: object) -> None:
+        import uuid
+
+        assert isinstance(message_id, uuid.UUID)
+        try:
+            await execute.execute(self.database, message_id)
+        except Exception as exc:
+            await execute.record_failure(self.database, message_id, exc, final=False)
+
+
+Sender = Callable[[str, str], Awaitable[None]]  # (message id, job name) -> sent
+
+
+class Relay(_Loop):
+    name = "outbox_relay"
+    REDISPATCH_AFTER = timedelta(minutes=15)
+
+    def __init__(self, database: Database, send: Sender) -> None:
+        super().__init__(database)
+        self._send = send
+        self._broker_down_since: float | None = None
+
+    async def step(self) -> bool:
+        await self._requeue_stale()
+        async with self.database.writer() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.job)
+                    .where(
+                        OutboxMessage.status == JobStatus.pending,
+                        OutboxMessage.available_at <= utcnow(),
+                    )
+                    .order_by(OutboxMessage.available_at)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            sent = []
+            for message_id, job in rows:
+                try:
+                    await self._send(str(message_id), job)
+                except Exception as exc:
+                    self._note_broker_down(exc)
+                    break
+                sent.append(message_id)
+            if sent:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent))
+                    .values(status=JobStatus.dispatched, dispatched_at=utcnow())
+                )
+            await session.commit()
+        if sent and self._broker_down_since is not None:
+            log.info("broker_recovered")
+            self._broker_down_since = None
+        return len(sent) == BATCH
+
+    def _note_broker_down(self, exc: Exception) -> None:
+        if self._broker_down_since is None:
+            self._broker_down_since = asyncio.get_running_loop().time()
+            log.warning("broker_unreachable", error=f"{type(exc).__name__}: {exc}")
+
+    async def _requeue_stale(self) -> None:
+        async with self.database.writer() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == JobStatus.dispatched,
+                    OutboxMessage.dispatched_at < utcnow() - self.REDISPATCH_AFTER,
+                )
+                .values(status=JobStatus.pending, available_at=utcnow())
+            )
+            await session.commit()

@@ -1,0 +1,112 @@
+"""Embedded job runner: the outbox is executed in-process, durably, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from taskhub.jobs.models import JobStatus, OutboxMessage
+from tests.conftest import MakeTask, MakeUser, User
+
+
+async def activity_of(
+    client: httpx.AsyncClient, user: User, task_id: str, expected: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """Poll the activity endpoint until `expected` entries appear (jobs are asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await client.get(f"/api/v1/tasks/{task_id}/activity", headers=user.headers)
+        assert response.status_code == 200, response.text
+        entries: list[dict[str, Any]] = response.json()
+        if len(entries) >= expected or asyncio.get_running_loop().time() > deadline:
+            return entries
+        await asyncio.sleep(0.05)
+
+
+async def test_completing_a_task_records_activity(
+    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice = await make_user()
+    task = await make_task(alice)
+
+    done = await client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers
+    )
+
+    assert done.status_code == 200
+    entries = await activity_of(client, alice, task["id"], expected=1)
+    assert [(e["action"], e["actor_id"]) for e in entries] == [("completed", alice.id)]
+    assert entries[0]["changes"] == {"fields": ["done"]}
+
+
+async def test_activity_lists_each_change_once_in_order(
+    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice = await make_user()
+    task = await make_task(alice)
+    url = f"/api/v1/tasks/{task['id']}"
+
+    for body in ({"title": "renamed"}, {"done": True}, {"done": False}, {"title": "renamed"}):
+        assert (await client.patch(url, json=body, headers=alice.headers)).status_code == 200
+
+    entries = await activity_of(client, alice, task["id"], expected=3)
+    await asyncio.sleep(0.3)  # a duplicate, if any, would show up by now
+    entries = await activity_of(client, alice, task["id"], expected=3)
+    assert [e["action"] for e in entries] == ["updated", "completed", "reopened"]
+
+
+async def test_activity_of_another_users_task_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    task = await make_task(alice)
+
+    response = await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers)
+
+    assert response.status_code == 404
+
+
+async def test_a_message_left_running_by_a_crash_is_run_again(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice = await make_user()
+    task = await make_task(alice)
+    await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
+    await activity_of(client, alice, task["id"], expected=1)
+    async with app.state.db.writer() as session:
+        # Simulate a process that claimed a message and died before finishing it.
+        message = await session.scalar(select(OutboxMessage))
+        assert message is not None
+        message.status = JobStatus.running
+        message.claimed_until = message.created_at
+        await session.commit()
+
+    app.state.jobs.loop.wake()
+    await asyncio.sleep(0.5)
+
+    async with app.state.db.reader() as session:
+        statuses = (await session.scalars(select(OutboxMessage.status))).all()
+        assert list(statuses) == [JobStatus.done]
+    entries = await activity_of(client, alice, task["id"], expected=1)
+    assert len(entries) == 1  # re-run, but the effect happened once
+
+
+async def test_outbox_row_commits_with_the_write_or_not_at_all(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice = await make_user()
+    task = await make_task(alice)
+
+    stale = await client.patch(
+        f"/api/v1/tasks/{task['id']}",
+        json={"done": True},
+        headers={**alice.headers, "If-Match": '"99"'},
+    )
+
+    assert stale.status_code == 412
+    async with app.state.db.reader() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
