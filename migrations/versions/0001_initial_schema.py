@@ -130,11 +130,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_tasks_inbox_created", ["owner_id", "project_id", "created_at", "id"], unique=False
+            "ix_tasks_inbox_created",
+            ["owner_id", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("project_id IS NULL"),
+            sqlite_where=sa.text("project_id IS NULL"),
         )
         batch_op.create_index(
-            "ix_tasks_inbox_position", ["owner_id", "project_id", "position"], unique=False
+            "ix_tasks_inbox_position",
+            ["owner_id", "position"],
+            unique=False,
+            postgresql_where=sa.text("project_id IS NULL"),
+            sqlite_where=sa.text("project_id IS NULL"),
         )
+        batch_op.create_index("ix_tasks_owner_id", ["owner_id"], unique=False)
         batch_op.create_index("ix_tasks_parent_id", ["parent_id"], unique=False)
         batch_op.create_index(
             "ix_tasks_project_created", ["project_id", "created_at", "id"], unique=False
@@ -150,6 +159,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tasks_project_position")
         batch_op.drop_index("ix_tasks_project_created")
         batch_op.drop_index("ix_tasks_parent_id")
+        batch_op.drop_index("ix_tasks_owner_id")
         batch_op.drop_index("ix_tasks_inbox_position")
         batch_op.drop_index("ix_tasks_inbox_created")
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,11 +27,28 @@ class Task(Base):
     # A task lives either in its owner's inbox (project_id IS NULL) or in a project.
     # Each list query reads one of these index ranges, never other users' rows.
     __table_args__ = (
-        Index("ix_tasks_inbox_created", "owner_id", "project_id", "created_at", "id"),
+        # Partial indexes: PostgreSQL cannot use `project_id IS NULL` as an equality
+        # when ordering, so an (owner_id, project_id, created_at) index would still
+        # need a sort of the whole inbox; these serve the ordered scan directly.
+        Index(
+            "ix_tasks_inbox_created",
+            "owner_id",
+            "created_at",
+            "id",
+            postgresql_where=text("project_id IS NULL"),
+            sqlite_where=text("project_id IS NULL"),
+        ),
+        Index(
+            "ix_tasks_inbox_position",
+            "owner_id",
+            "position",
+            postgresql_where=text("project_id IS NULL"),
+            sqlite_where=text("project_id IS NULL"),
+        ),
         Index("ix_tasks_project_created", "project_id", "created_at", "id"),
-        Index("ix_tasks_inbox_position", "owner_id", "project_id", "position"),
         Index("ix_tasks_project_position", "project_id", "position"),
         Index("ix_tasks_parent_id", "parent_id"),
+        Index("ix_tasks_owner_id", "owner_id"),  # ON DELETE CASCADE from users
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
