@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ test-sqlite: install
 
 test-postgres: install
 	TASKHUB_TEST_DATABASE=postgresql $(PYTEST)
+
+# wrk (Debian) drives the load; matplotlib (the `bench` extra) draws the plots.
+bench-deps: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+
+bench: bench-deps ## the full benchmark (BENCH_SCALE=small|large, BENCH_DURATION=10)
+	$(BIN)/python -m bench.run
+
+bench-smoke: bench-deps ## 2 s per scenario: proves the harness works, asserts no speed
+	BENCH_SMOKE=1 $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .taskhub .mypy_cache .ruff_cache

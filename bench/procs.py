@@ -120,6 +120,8 @@ class Usage:
     server_peak_rss_bytes: int
     server_hwm_bytes: int
     server_pids: int
+    pg_pids: int
+    per_process_peak_mib: dict[str, float]  # "pid command" -> that process's peak RSS
 
 
 class Sampler:
@@ -140,6 +142,7 @@ class Sampler:
         self._server = _Account()
         self._pg = _Account()
         self._peak_rss = 0
+        self._proc_peak: dict[int, int] = {}
         self._server_pids: set[int] = set()
         self._pg_exclude: dict[int, bool] = {}
         self._stop = threading.Event()
@@ -159,6 +162,7 @@ class Sampler:
         for pid in server:
             self._server.observe(pid, stats[pid].cpu_ticks, baseline=baseline)
             rss += stats[pid].rss_bytes
+            self._proc_peak[pid] = max(self._proc_peak.get(pid, 0), stats[pid].rss_bytes)
         self._peak_rss = max(self._peak_rss, rss)
         if self.postmaster is not None:
             for pid in descendants(self.postmaster, stats):
@@ -186,14 +190,21 @@ class Sampler:
             server_peak_rss_bytes=self._peak_rss,
             server_hwm_bytes=peak_rss_hwm(alive),
             server_pids=len(alive),
+            pg_pids=len(self._pg.last),
+            per_process_peak_mib={
+                f"{pid} {cmdline(pid)[:80]}": round(peak / 2**20, 1)
+                for pid, peak in sorted(self._proc_peak.items())
+            },
         )
 
 
-def start_process(cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def start_process(
+    cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path
+) -> subprocess.Popen[bytes]:
     """Start in a new session so that teardown can signal the whole process group."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        return subprocess.Popen(  # noqa: S603 - the command is built by the harness
+        return subprocess.Popen(
             cmd,
             env=env,
             cwd=cwd,
@@ -209,10 +220,8 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     # Workers may outlive the master if it died first; the group id is still the master's pid.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -220,7 +229,9 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
         proc.wait(timeout=5)
 
 
-def wait_http_ok(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 90.0) -> None:
+def wait_http_ok(
+    url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 90.0
+) -> None:
     """Poll url until it answers 200; fail fast (with the log tail) if the server died."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -231,7 +242,7 @@ def wait_http_ok(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeou
                 f"log {log_path}:\n{tail(log_path)}"
             )
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
                 last = f"HTTP {response.status}"
@@ -240,7 +251,9 @@ def wait_http_ok(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeou
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             last = str(exc)
         time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s ({last}); log {log_path}:\n{tail(log_path)}")
+    raise RuntimeError(
+        f"{url} not ready after {timeout:.0f}s ({last}); log {log_path}:\n{tail(log_path)}"
+    )
 
 
 def tail(path: Path, lines: int = 30) -> str:

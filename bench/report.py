@@ -23,7 +23,7 @@ SCENARIO_LABEL = {
 
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     if isinstance(value, int):
@@ -33,7 +33,7 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def markdown_table(rows: list[Row]) -> str:
     header = (
-        "| pass | scenario | conns | req/s | × ceiling | p50 ms | p90 ms | p99 ms | non-2xx "
+        "| pass | scenario | conns | req/s | x ceiling | p50 ms | p90 ms | p99 ms | non-2xx "
         "| sock err | served (L) | srv CPU ms/req | PG CPU ms/req | SQL/req | xact/req "
         "| peak RSS MiB |"
     )
@@ -41,13 +41,13 @@ def markdown_table(rows: list[Row]) -> str:
     for r in rows:
         non2xx = _fmt(r["non2xx"])
         if r.get("statuses"):
-            non2xx += " (" + ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items())) + ")"
+            non2xx += " (" + ", ".join(f"{k}x{v}" for k, v in sorted(r["statuses"].items())) + ")"
         lines.append(
             "| "
             + " | ".join(
                 [
                     r["pass"],
-                    SCENARIO_LABEL.get(r["scenario"], r["scenario"]),
+                    str(SCENARIO_LABEL.get(r["scenario"], r["scenario"])),
                     str(r["connections"]),
                     _fmt(r["rps"], 0),
                     _fmt(r.get("ratio"), 3) if r["pass"] != "ceiling" else "1",
@@ -89,7 +89,7 @@ def sql_section(sql_counts: dict[str, Any]) -> str:
             f"tx control {data['tx_control_per_request']}"
         )
         for sql, per_request in data["top"]:
-            out.append(f"  - {per_request:.2f} × `{sql}`")
+            out.append(f"  - {per_request:.2f} x `{sql}`")
     return "\n".join(out)
 
 
@@ -112,25 +112,45 @@ def targets(result: dict[str, Any], other_scale: dict[str, Any] | None) -> list[
     base = "pg"
     get = _row(rows, base, "get", 64)
     if get:
-        add("GET one: ≤ 0.35 ms server CPU/req", f"{get['server_cpu_ms']:.3f} ms", get["server_cpu_ms"] <= 0.35)
+        add(
+            "GET one: ≤ 0.35 ms server CPU/req",
+            f"{get['server_cpu_ms']:.3f} ms",
+            get["server_cpu_ms"] <= 0.35,
+        )
         add("GET one: ≥ 4,000 req/s (quiet machine)", f"{get['rps']:,.0f}", get["rps"] >= 4000)
     if "get" in sql:
         stmts = sql["get"]["statements_per_request"]
-        add("GET one: exactly 1 SQL statement besides tx control", f"{stmts:.2f}", abs(stmts - 1) < 0.01)
+        add(
+            "GET one: exactly 1 SQL statement besides tx control",
+            f"{stmts:.2f}",
+            abs(stmts - 1) < 0.01,
+        )
         auth = sum(p for s, p in sql["get"]["top"] if " users" in s.lower())
         add("GET one: no SQL for authentication (users table)", f"{auth:.2f}/req", auth == 0)
     lst = _row(rows, base, "list", 64)
     if lst:
-        add("list first page: ≤ 0.6 ms CPU/req", f"{lst['server_cpu_ms']:.3f} ms", lst["server_cpu_ms"] <= 0.6)
+        add(
+            "list first page: ≤ 0.6 ms CPU/req",
+            f"{lst['server_cpu_ms']:.3f} ms",
+            lst["server_cpu_ms"] <= 0.6,
+        )
         add("list first page: ≥ 2,500 req/s", f"{lst['rps']:,.0f}", lst["rps"] >= 2500)
     if "list" in sql:
         data = sql["list"]
         counts = any("count(" in s.lower() for s, _ in data["top"])
         ok = abs(data["statements_per_request"] - 1) < 0.01 and not counts
-        add("list first page: one SELECT, no COUNT", f"{data['statements_per_request']:.2f} stmts", ok)
+        add(
+            "list first page: one SELECT, no COUNT",
+            f"{data['statements_per_request']:.2f} stmts",
+            ok,
+        )
     create = _row(rows, base, "create", 64)
     if create:
-        add("create: ≤ 0.6 ms CPU/req", f"{create['server_cpu_ms']:.3f} ms", create["server_cpu_ms"] <= 0.6)
+        add(
+            "create: ≤ 0.6 ms CPU/req",
+            f"{create['server_cpu_ms']:.3f} ms",
+            create["server_cpu_ms"] <= 0.6,
+        )
         add("create: ≥ 2,500 req/s", f"{create['rps']:,.0f}", create["rps"] >= 2500)
     if "create" in sql:
         tx = sql["create"]["transactions_per_request"]
@@ -140,7 +160,9 @@ def targets(result: dict[str, Any], other_scale: dict[str, Any] | None) -> list[
         worst_served = min(r["served"] / r["connections"] for r in at256)
         errors = sum(r["non2xx"] + r["socket_errors"] for r in at256)
         worst_p99 = max(r["p99_ms"] for r in at256)
-        add("256 conns: all served (L ≥ 90% of 256)", f"min {worst_served:.0%}", worst_served >= 0.9)
+        add(
+            "256 conns: all served (L ≥ 90% of 256)", f"min {worst_served:.0%}", worst_served >= 0.9
+        )
         add("256 conns: 0 errors", f"{errors:,}", errors == 0)
         add("256 conns: p99 < 150 ms", f"max {worst_p99:.1f} ms", worst_p99 < 150)
     app_rows = [r for r in rows if r["pass"] != "ceiling"]
@@ -163,7 +185,7 @@ def targets_section(checks: list[dict[str, Any]]) -> str:
         return ""
     out = ["### Issue-4 targets", "", "| target | measured | met |", "|---|---|---|"]
     for c in checks:
-        verdict = "–" if c["ok"] is None else ("yes" if c["ok"] else "**no**")
+        verdict = "-" if c["ok"] is None else ("yes" if c["ok"] else "**no**")
         out.append(f"| {c['target']} | {c['measured']} | {verdict} |")
     return "\n".join(out)
 
@@ -268,7 +290,8 @@ def latest_of_other_scale(results_dir: Path, scale: str) -> dict[str, Any] | Non
             continue
         meta = data.get("meta", {})
         if meta.get("scale") == other and not meta.get("smoke"):
-            return data
+            found: dict[str, Any] = data
+            return found
     return None
 
 
@@ -276,7 +299,11 @@ def write_all(result: dict[str, Any], results_dir: Path) -> tuple[Path, Path, li
     """Write <ts>.json, <ts>.md, latest.md and the plots; return (json, md, target checks)."""
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = result["meta"]["timestamp"]
-    other = None if result["meta"]["smoke"] else latest_of_other_scale(results_dir, result["meta"]["scale"])
+    other = (
+        None
+        if result["meta"]["smoke"]
+        else latest_of_other_scale(results_dir, result["meta"]["scale"])
+    )
     checks = targets(result, other)
     result["targets"] = checks
     plots: list[str] = []
