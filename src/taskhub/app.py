@@ -9,12 +9,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from taskhub import __version__
-from taskhub.auth.passwords import PasswordHasher
 from taskhub.activity.router import router as activity_router
+from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
 from taskhub.db import Database
 from taskhub.errors import install_error_handlers
 from taskhub.jobs.backend import start_jobs
+from taskhub.kv.cache import InMemoryCache, RedisCache
+from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.redis_client import GuardedRedis
 from taskhub.limits import InMemoryRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.open(settings)
+        redis = open_shared_state(app, settings)
         app.state.jobs = start_jobs(settings, app.state.db)
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
@@ -40,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.jobs.stop()
             await app.state.db.close()
+            if redis is not None:
+                await redis.aclose()
             log.info("stopped")
 
     app = FastAPI(
@@ -50,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.limiter = InMemoryRateLimiter()
+    app.state.cache = InMemoryCache()
+    app.state.redis = None
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
     install_error_handlers(app)
@@ -76,6 +84,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
     return app
+
+
+def open_shared_state(app: FastAPI, settings: Settings) -> GuardedRedis | None:
+    """Rate limits and cache: in Redis when configured (shared by every instance)."""
+    if not settings.redis_url:
+        app.state.limiter = InMemoryRateLimiter()
+        app.state.cache = InMemoryCache()
+        return None
+    # Created inside the lifespan: the client belongs to the server's event loop.
+    redis = GuardedRedis.from_url(settings.redis_url)
+    app.state.limiter = RedisRateLimiter(redis)
+    app.state.cache = RedisCache(redis)
+    app.state.redis = redis
+    return redis
 
 
 def create_app_from_env() -> FastAPI:

@@ -1,0 +1,1 @@
+"""Redis-backed rate limits and cache, with in-process equivalents behind the same interfaces."""

@@ -1,0 +1,363 @@
+"""A read cache whose invalidation stays correct across API instances.
+
+Two ways to keep a cached value from going stale, both safe against the race where a
+reader loads a row, a writer commits and invalidates, and the reader then stores what it
+loaded:
+
+* Versioned entries (one row, e.g. a task with its `version` column): `put_versioned`
+  stores only over an entry of a lower version, so a reader's late write of version 3
+  cannot replace the writer's version 4, and never over a tombstone, so a deleted row
+  cannot be resurrected. Writers either store the new version or `tombstone` the key.
+* Generations (derived data, e.g. a list page): a value is stored under the generation
+  it was computed from and served only while that generation is current; `bump`
+  invalidates every value computed before it, including ones still being computed.
+
+Every method fails open on Redis: a miss, or a write that does nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from taskhub.kv.redis_client import GuardedRedis
+
+NO_GENERATION = -1  # returned when the generation is unknown (Redis down); never current
+DEFAULT_GENERATION_TTL = 24 * 3600.0
+
+
+class Cache(Protocol):
+    async def get_versioned(self, key: str) -> bytes | None:
+        """The value stored by `put_versioned`, or None (missing, expired, tombstoned)."""
+
+    async def put_versioned(self, key: str, version: int, value: bytes, ttl: float) -> bool:
+        """Store unless `key` holds a version >= `version` or a tombstone; True if stored."""
+
+    async def tombstone(self, key: str, ttl: float) -> None:
+        """Mark `key` deleted for `ttl` seconds: reads miss and `put_versioned` is refused."""
+
+    async def evict(self, key: str) -> None:
+        """Forget `key` (no protection against a racing `put_versioned`; see `tombstone`)."""
+
+    async def get_with_generation(self, key: str, gen_key: str) -> tuple[int, bytes | None]:
+        """The current generation of `gen_key`, and `key`'s value if stored under it."""
+
+    async def put_for_generation(
+        self, key: str, gen_key: str, generation: int, value: bytes, ttl: float
+    ) -> bool:
+        """Store `value` under `generation` if it is still current; True if stored."""
+
+    async def bump(self, gen_key: str) -> None:
+        """Start a new generation: every value stored under an older one is invalid."""
+
+
+# --- in-process ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    tag: int | None  # version or generation; None marks a tombstone
+    value: bytes
+    expires_at: float
+
+
+class InMemoryCache:
+    """The `Cache` for one process: LRU-bounded by entry count and by value bytes."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        max_bytes: int = 64 * 1024 * 1024,
+        generation_ttl: float = DEFAULT_GENERATION_TTL,
+    ) -> None:
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._generations: OrderedDict[str, _Entry] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._generation_ttl = generation_ttl
+        # Every generation handed out is new, so a generation forgotten (expired or
+        # evicted) and started again never equals one that values were stored under.
+        self._generation_seq = itertools.count(1)
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+    async def get_versioned(self, key: str) -> bytes | None:
+        entry = self._live(key)
+        if entry is None or entry.tag is None:
+            return None
+        return entry.value
+
+    async def put_versioned(self, key: str, version: int, value: bytes, ttl: float) -> bool:
+        entry = self._live(key)
+        if entry is not None and (entry.tag is None or entry.tag >= version):
+            return False
+        self._store(key, _Entry(version, value, self._now() + ttl))
+        return True
+
+    async def tombstone(self, key: str, ttl: float) -> None:
+        self._store(key, _Entry(None, b"", self._now() + ttl))
+
+    async def evict(self, key: str) -> None:
+        self._drop(key)
+
+    async def get_with_generation(self, key: str, gen_key: str) -> tuple[int, bytes | None]:
+        generation = self._generation(gen_key)
+        entry = self._live(key)
+        if entry is None or entry.tag != generation:
+            return generation, None
+        return generation, entry.value
+
+    async def put_for_generation(
+        self, key: str, gen_key: str, generation: int, value: bytes, ttl: float
+    ) -> bool:
+        current = self._generations.get(gen_key)
+        if current is None or current.expires_at <= self._now() or current.tag != generation:
+            return False
+        self._store(key, _Entry(generation, value, self._now() + ttl))
+        return True
+
+    async def bump(self, gen_key: str) -> None:
+        self._new_generation(gen_key)
+
+    def _generation(self, gen_key: str) -> int:
+        entry = self._generations.get(gen_key)
+        if entry is None or entry.expires_at <= self._now() or entry.tag is None:
+            return self._new_generation(gen_key)
+        return entry.tag
+
+    def _new_generation(self, gen_key: str) -> int:
+        generation = next(self._generation_seq)
+        self._generations[gen_key] = _Entry(generation, b"", self._now() + self._generation_ttl)
+        self._generations.move_to_end(gen_key)
+        while len(self._generations) > self._max_entries:
+            self._generations.popitem(last=False)
+        return generation
+
+    def _live(self, key: str) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= self._now():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def _store(self, key: str, entry: _Entry) -> None:
+        self._drop(key)
+        self._entries[key] = entry
+        self._bytes += len(entry.value)
+        while self._entries and (
+            len(self._entries) > self._max_entries or self._bytes > self._max_bytes
+        ):
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(evicted.value)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.value)
+
+
+# --- Redis -----------------------------------------------------------------------------
+
+# An entry is "<epoch>:<tag>:<value>" (tag = version or generation); a tombstone has tag
+# "~". Lua numbers are doubles: versions must stay below 2**53.
+#
+# The epoch covers invalidations this process could not deliver (Redis unreachable or
+# timing out during a write): the next time it reaches Redis it starts a new epoch, and
+# entries of older epochs are never served. Tombstones and version floors outlive epochs.
+#
+# Generations and epochs start at the server's time in microseconds and only grow, so
+# one that expired or was evicted restarts above every value it ever had.
+
+_HEADER_BYTES = 64  # covers "<epoch>:<tag>:" for any epoch and tag below 2**53
+
+_LUA_COMMON = """
+local function parse(raw)
+  if not raw then return nil end
+  return string.match(raw, '^(%d+):([^:]*):()')
+end
+local function epoch() return redis.call('GET', KEYS[1]) or '0' end
+local function fresh(key, ttl)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local cur = tonumber(redis.call('GET', key) or '0') or 0
+  local value = string.format('%.0f', math.max(cur + 1, now))
+  if ttl then redis.call('SET', key, value, 'PX', ttl) else redis.call('SET', key, value) end
+  return value
+end
+"""
+
+# KEYS = epoch. Starts a new epoch.
+_NEW_EPOCH = _LUA_COMMON + "fresh(KEYS[1], nil)\nreturn 1\n"
+
+# KEYS = epoch, key.
+_GET_VERSIONED = (
+    _LUA_COMMON
+    + """
+local raw = redis.call('GET', KEYS[2])
+local e, tag, at = parse(raw)
+if e == epoch() and tag ~= '~' then return string.sub(raw, at) end
+return false
+"""
+)
+
+# KEYS = epoch, key. ARGV = version, value, ttl in ms. Reads only the entry's header.
+_PUT_VERSIONED = (
+    _LUA_COMMON
+    + f"""
+local current = epoch()
+local e, tag = parse(redis.call('GETRANGE', KEYS[2], 0, {_HEADER_BYTES - 1}))
+if e then
+  if tag == '~' then return 0 end
+  local old, new = tonumber(tag), tonumber(ARGV[1])
+  if old and (old > new or (old == new and e == current)) then return 0 end
+end
+redis.call('SET', KEYS[2], current .. ':' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+)
+
+# KEYS = epoch, key, gen_key. ARGV = generation ttl in ms. Returns {generation[, value]}.
+_GET_WITH_GENERATION = (
+    _LUA_COMMON
+    + """
+local gen = redis.call('GET', KEYS[3]) or fresh(KEYS[3], ARGV[1])
+local raw = redis.call('GET', KEYS[2])
+local e, tag, at = parse(raw)
+if e == epoch() and tag == gen then return {gen, string.sub(raw, at)} end
+return {gen}
+"""
+)
+
+# KEYS = epoch, key, gen_key. ARGV = generation, value, ttl in ms.
+_PUT_FOR_GENERATION = (
+    _LUA_COMMON
+    + """
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], epoch() .. ':' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+)
+
+# KEYS = gen_key. ARGV = generation ttl in ms.
+_BUMP = _LUA_COMMON + "fresh(KEYS[1], ARGV[1])\nreturn 1\n"
+
+_TOMBSTONE = b"0:~:"
+_FAILED = object()
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisCache:
+    """The `Cache` on Redis, shared by every instance; keys live under `prefix`."""
+
+    def __init__(
+        self,
+        redis: GuardedRedis,
+        *,
+        prefix: str = "taskhub:c:",
+        generation_ttl: float = DEFAULT_GENERATION_TTL,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._epoch_key = prefix + "@epoch"
+        self._generation_ttl_ms = _ms(generation_ttl)
+        self._undelivered = False  # a write failed: start a new epoch when Redis is back
+        client = redis.client
+        self._new_epoch = client.register_script(_NEW_EPOCH)
+        self._get_versioned_script = client.register_script(_GET_VERSIONED)
+        self._put_versioned_script = client.register_script(_PUT_VERSIONED)
+        self._get_with_generation_script = client.register_script(_GET_WITH_GENERATION)
+        self._put_for_generation_script = client.register_script(_PUT_FOR_GENERATION)
+        self._bump_script = client.register_script(_BUMP)
+
+    async def get_versioned(self, key: str) -> bytes | None:
+        reply = await self._read(self._get_versioned_script, [key], [])
+        return reply if isinstance(reply, bytes) else None
+
+    async def put_versioned(self, key: str, version: int, value: bytes, ttl: float) -> bool:
+        return await self._write(self._put_versioned_script, [key], [version, value, _ms(ttl)])
+
+    async def tombstone(self, key: str, ttl: float) -> None:
+        async def op(client: Redis) -> bool:
+            await self._deliver_epoch(client)
+            await client.set(self._prefix + key, _TOMBSTONE, px=_ms(ttl))
+            return True
+
+        await self._guard_write(op)
+
+    async def evict(self, key: str) -> None:
+        async def op(client: Redis) -> bool:
+            await self._deliver_epoch(client)
+            await client.delete(self._prefix + key)
+            return True
+
+        await self._guard_write(op)
+
+    async def get_with_generation(self, key: str, gen_key: str) -> tuple[int, bytes | None]:
+        args = [self._generation_ttl_ms]
+        reply = await self._read(self._get_with_generation_script, [key, gen_key], args)
+        if not isinstance(reply, list):
+            return NO_GENERATION, None
+        return int(reply[0]), (reply[1] if len(reply) > 1 else None)
+
+    async def put_for_generation(
+        self, key: str, gen_key: str, generation: int, value: bytes, ttl: float
+    ) -> bool:
+        if generation == NO_GENERATION:
+            return False
+        args: list[int | bytes] = [generation, value, _ms(ttl)]
+        return await self._write(self._put_for_generation_script, [key, gen_key], args)
+
+    async def bump(self, gen_key: str) -> None:
+        async def op(client: Redis) -> bool:
+            await self._deliver_epoch(client)
+            await self._bump_script(keys=[self._prefix + gen_key], args=[self._generation_ttl_ms])
+            return True
+
+        await self._guard_write(op)
+
+    async def _deliver_epoch(self, client: Redis) -> None:
+        if self._undelivered:
+            await self._new_epoch(keys=[self._epoch_key], args=[], client=client)
+            self._undelivered = False
+
+    async def _read(self, script: AsyncScript, keys: list[str], args: list[int]) -> object:
+        async def op(client: Redis) -> object:
+            await self._deliver_epoch(client)
+            full_keys = [self._epoch_key, *(self._prefix + k for k in keys)]
+            return await script(keys=full_keys, args=args, client=client)
+
+        return await self._redis.call(op, None)
+
+    async def _write(
+        self, script: AsyncScript, keys: list[str], args: Sequence[int | bytes]
+    ) -> bool:
+        async def op(client: Redis) -> bool:
+            await self._deliver_epoch(client)
+            full_keys = [self._epoch_key, *(self._prefix + k for k in keys)]
+            return bool(await script(keys=full_keys, args=list(args), client=client))
+
+        return await self._guard_write(op)
+
+    async def _guard_write(self, op: Callable[[Redis], Awaitable[bool]]) -> bool:
+        result = await self._redis.call(op, _FAILED)
+        if result is _FAILED:
+            self._undelivered = True
+            return False
+        return bool(result)
