@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,11 @@ migrate: install
 
 test: install lint typecheck test-sqlite test-postgres ## everything CI runs
 
+LINTED := src tests migrations bench faults
+
 lint: install
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: install
 	$(BIN)/mypy
@@ -46,6 +48,9 @@ bench: bench-deps ## the full benchmark (BENCH_SCALE=small|large, BENCH_DURATION
 
 bench-smoke: bench-deps ## 2 s per scenario: proves the harness works, asserts no speed
 	BENCH_SMOKE=1 $(BIN)/python -m bench.run
+
+faults: install ## kill -9 / SIGTERM / PostgreSQL-crash scenarios on SQLite and PostgreSQL
+	$(BIN)/python -m faults.run
 
 clean:
 	rm -rf $(VENV) .taskhub .mypy_cache .ruff_cache
