@@ -11,6 +11,7 @@ from taskhub.auth import service
 from taskhub.auth.schemas import RefreshRequest, TokenPair, UserCreate, UserOut
 from taskhub.deps import CallerDep, HasherDep, LimiterDep, ReaderDep, SessionDep, SettingsDep
 from taskhub.errors import Unauthorized
+from taskhub.routing import error_responses
 
 router = APIRouter(prefix="/api/v1")
 
@@ -30,7 +31,7 @@ def _client_address(request: Request) -> str:
     response_model=UserOut,
     operation_id="register",
     tags=["auth"],
-    responses={409: {"description": "Email already registered"}},
+    responses=error_responses(409, 413, 503, e409="Email already registered"),
 )
 async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> UserOut:
     user = await service.create_user(session, hasher, body)
@@ -43,7 +44,9 @@ async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> 
     response_model=TokenPair,
     operation_id="login",
     tags=["auth"],
-    responses={**UNAUTHORIZED, 429: {"description": "Too many failed logins"}},
+    responses=error_responses(
+        401, 413, 429, 503, e401="Wrong email or password", e429="Too many failed logins"
+    ),
 )
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -71,7 +74,7 @@ async def login(
     response_model=TokenPair,
     operation_id="refresh_token",
     tags=["auth"],
-    responses=UNAUTHORIZED,
+    responses=error_responses(401, 413, 503, e401="Invalid, expired or spent refresh token"),
 )
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     pair = await service.rotate_refresh_token(session, settings, body.refresh_token)
@@ -87,6 +90,7 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="logout",
     tags=["auth"],
+    responses=error_responses(413, 503),
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     await service.logout(session, body.refresh_token)
@@ -99,8 +103,11 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     response_model=UserOut,
     operation_id="get_me",
     tags=["users"],
-    responses=UNAUTHORIZED,
+    responses=error_responses(401, 429, 503),
 )
 async def me(caller: CallerDep, session: ReaderDep) -> UserOut:
-    user = await service.get_user(session, caller.user_id)
+    user = await service.find_user(session, caller.user_id)
+    if user is None:
+        # A validly signed token that outlived its account names nobody: not a 404.
+        raise Unauthorized("Not authenticated")
     return UserOut.model_validate(user)

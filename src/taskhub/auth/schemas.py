@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StrictStr
+from pydantic import AfterValidator, EmailStr, Field, StrictStr
 
 from taskhub.schemas import InputModel, OutputModel
 
+MAX_EMAIL_CHARS = 320
+
+
+def _storable(value: str) -> str:
+    # Neither database stores NUL in text; PostgreSQL would turn it into a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+DisplayName = Annotated[StrictStr, Field(max_length=100), AfterValidator(_storable)]
+
 
 class UserCreate(InputModel):
-    email: EmailStr = Field(max_length=320)
+    email: EmailStr = Field(max_length=MAX_EMAIL_CHARS)
     password: StrictStr = Field(min_length=10, max_length=256)
-    display_name: StrictStr = Field(default="", max_length=100)
+    display_name: DisplayName = ""
 
 
 class UserOut(OutputModel):

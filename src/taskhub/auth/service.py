@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 
@@ -11,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.auth.models import RefreshToken, User
 from taskhub.auth.passwords import PasswordHasher
-from taskhub.auth.schemas import TokenPair, UserCreate
+from taskhub.auth.schemas import MAX_EMAIL_CHARS, TokenPair, UserCreate
 from taskhub.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from taskhub.db import utcnow
-from taskhub.errors import Conflict, NotFound, RateLimited, Unauthorized
+from taskhub.errors import Conflict, RateLimited, Unauthorized
 from taskhub.limits import RateLimiter
 from taskhub.settings import Settings, secret_of
 
@@ -50,11 +51,8 @@ async def create_user(
     return user
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound("User")
-    return user
+async def find_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
 
 
 class LoginGuard:
@@ -69,7 +67,9 @@ class LoginGuard:
         }
 
     def _keys(self, email: str, address: str) -> dict[str, str]:
-        return {"email": f"login-fail:email:{email}", "addr": f"login-fail:addr:{address}"}
+        # A digest keeps the key small whatever the client sent as a username.
+        digest = hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+        return {"email": f"login-fail:email:{digest}", "addr": f"login-fail:addr:{address}"}
 
     async def check(self, email: str, address: str) -> None:
         for kind, key in self._keys(email, address).items():
@@ -80,6 +80,13 @@ class LoginGuard:
     async def failed(self, email: str, address: str) -> None:
         for key in self._keys(email, address).values():
             await self._limiter.record(key, self._window)
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> User | None:
+    # No stored email is longer, or holds a NUL (which PostgreSQL refuses in a query).
+    if len(email) > MAX_EMAIL_CHARS or "\x00" in email:
+        return None
+    return await session.scalar(select(User).where(User.email == email))
 
 
 async def authenticate(
@@ -93,7 +100,7 @@ async def authenticate(
 ) -> User:
     email = normalize_email(email)
     await guard.check(email, address)
-    user = await session.scalar(select(User).where(User.email == email))
+    user = await _user_by_email(session, email)
     ok = len(password) <= MAX_PASSWORD_CHARS and await hasher.verify(
         password, user.password_hash if user else None
     )

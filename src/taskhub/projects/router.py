@@ -8,7 +8,16 @@ from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionD
 from taskhub.pagination import Page
 from taskhub.projects import service
 from taskhub.projects.schemas import MemberOut, MemberPut, ProjectCreate, ProjectOut, ProjectUpdate
-from taskhub.routing import NOT_FOUND, UNAUTHORIZED, WRITE_ERRORS, PathId, parse_id
+from taskhub.routing import (
+    BODY_ERRORS,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    WRITE_ERRORS,
+    PathId,
+    created_links,
+    error_responses,
+    parse_id,
+)
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -18,7 +27,18 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectOut,
     operation_id="create_project",
-    responses=UNAUTHORIZED,
+    responses={
+        **UNAUTHORIZED,
+        **BODY_ERRORS,
+        **created_links(
+            "project_id",
+            "get_project",
+            "update_project",
+            "delete_project",
+            "list_project_members",
+            "put_project_member",
+        ),
+    },
 )
 async def create_project(
     body: ProjectCreate, caller: CallerDep, session: SessionDep, response: Response
@@ -50,7 +70,7 @@ async def get_project(project_id: PathId, caller: CallerDep, session: ReaderDep)
     "/{project_id}",
     response_model=ProjectOut,
     operation_id="update_project",
-    responses=WRITE_ERRORS,
+    responses={**WRITE_ERRORS, **BODY_ERRORS},
 )
 async def update_project(
     project_id: PathId, body: ProjectUpdate, caller: CallerDep, session: SessionDep
@@ -90,7 +110,22 @@ async def list_members(
     "/{project_id}/members/{user_id}",
     response_model=MemberOut,
     operation_id="put_project_member",
-    responses={**WRITE_ERRORS, 409: {"description": "Would leave no owner"}},
+    responses={
+        **WRITE_ERRORS,
+        **BODY_ERRORS,
+        **error_responses(409, e409="Would leave the project without an owner"),
+        200: {
+            "links": {
+                "remove_project_member": {
+                    "operationId": "remove_project_member",
+                    "parameters": {
+                        "project_id": "$request.path.project_id",
+                        "user_id": "$response.body#/user_id",
+                    },
+                }
+            }
+        },
+    },
 )
 async def put_member(
     project_id: PathId, user_id: PathId, body: MemberPut, caller: CallerDep, session: SessionDep
@@ -110,7 +145,10 @@ async def put_member(
     "/{project_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="remove_project_member",
-    responses={**WRITE_ERRORS, 409: {"description": "Would leave no owner"}},
+    responses={
+        **WRITE_ERRORS,
+        **error_responses(409, e409="Would leave the project without an owner"),
+    },
 )
 async def remove_member(
     project_id: PathId, user_id: PathId, caller: CallerDep, session: SessionDep

@@ -6,13 +6,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictStr
+from pydantic import AfterValidator, Field, StrictStr, field_validator
 
 from taskhub.projects.models import Role
 from taskhub.schemas import InputModel, NotBlank, OutputModel
 
-ProjectName = Annotated[StrictStr, Field(min_length=1, max_length=100), NotBlank]
-ProjectDescription = Annotated[StrictStr, Field(max_length=20_000)]
+
+def _storable(value: str) -> str:
+    # Neither database stores NUL in text; PostgreSQL would turn it into a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Storable = AfterValidator(_storable)
+ProjectName = Annotated[StrictStr, Field(min_length=1, max_length=100), NotBlank, Storable]
+ProjectDescription = Annotated[StrictStr, Field(max_length=20_000), Storable]
 
 
 class ProjectCreate(InputModel):
@@ -21,8 +30,18 @@ class ProjectCreate(InputModel):
 
 
 class ProjectUpdate(InputModel):
+    """Only the fields sent change; neither may be null."""
+
     name: ProjectName | None = None
     description: ProjectDescription | None = None
+
+    @field_validator("name", "description")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Validators do not run on defaults, so this fires only for an explicit null.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class ProjectOut(OutputModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, or_, select
@@ -113,9 +113,14 @@ async def list_projects(
 
 
 def _parse_key(created_raw: Any, id_raw: Any) -> tuple[datetime, uuid.UUID]:
+    # A cursor is client input: a naive or out-of-range time must be a 422, not a 500
+    # when the database layer converts it to UTC.
     try:
-        return datetime.fromisoformat(str(created_raw)), uuid.UUID(str(id_raw))
-    except ValueError:
+        created = datetime.fromisoformat(str(created_raw))
+        if created.tzinfo is None:
+            raise ValueError("naive cursor time")
+        return created.astimezone(UTC), uuid.UUID(str(id_raw))
+    except (ValueError, OverflowError):
         raise Invalid("Malformed cursor", loc=("query", "cursor")) from None
 
 

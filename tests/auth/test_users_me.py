@@ -1,0 +1,58 @@
+"""GET /api/v1/users/me (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+
+from tests.conftest import PASSWORD, MakeUser
+
+ME = "/api/v1/users/me"
+
+
+async def test_me_returns_the_caller(client: httpx.AsyncClient) -> None:
+    await client.post(
+        "/api/v1/auth/register",
+        json={"email": "Me@Example.com", "password": PASSWORD, "display_name": "Me"},
+    )
+    tokens = await client.post(
+        "/api/v1/auth/token", data={"username": "me@example.com", "password": PASSWORD}
+    )
+    headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+    response = await client.get(ME, headers=headers)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "email", "display_name", "created_at"}
+    assert body["email"] == "me@example.com"
+    assert body["display_name"] == "Me"
+    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+
+
+async def test_me_answers_for_the_token_holder_only(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice, bob = await make_user(), await make_user()
+
+    response = await client.get(ME, headers=bob.headers)
+
+    assert response.json()["id"] == bob.id
+    assert response.json()["id"] != alice.id
+
+
+async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get(ME)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {"detail": "Not authenticated"}
+
+
+async def test_me_response_is_not_cacheable(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+    alice = await make_user()
+
+    response = await client.get(ME, headers=alice.headers)
+
+    assert response.headers["cache-control"] == "no-store"

@@ -1,0 +1,522 @@
+"""/api/v1/projects/{id}/members: sharing, roles and the last-owner rule (SPEC §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import MakeProject, MakeTask, MakeUser, User
+
+Share = Callable[..., Awaitable[None]]
+
+
+def members_url(project: dict[str, Any], user_id: str | None = None) -> str:
+    base = f"/api/v1/projects/{project['id']}/members"
+    return base if user_id is None else f"{base}/{user_id}"
+
+
+async def roles(client: httpx.AsyncClient, owner: User, project: dict[str, Any]) -> dict[str, str]:
+    response = await client.get(members_url(project), headers=owner.headers)
+    return {m["user_id"]: m["role"] for m in response.json()}
+
+
+# -- list ------------------------------------------------------------------------------
+
+
+async def test_owner_lists_members_with_email_and_role(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+
+    response = await client.get(members_url(project), headers=alice.headers)
+
+    assert response.status_code == 200
+    assert sorted(response.json(), key=lambda m: m["role"]) == [
+        {"user_id": bob.id, "email": bob.email, "role": "editor"},
+        {"user_id": alice.id, "email": alice.email, "role": "owner"},
+    ]
+
+
+async def test_viewer_can_list_members(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "viewer")
+
+    response = await client.get(members_url(project), headers=bob.headers)
+
+    assert response.status_code == 200
+    assert {m["user_id"] for m in response.json()} == {alice.id, bob.id}
+
+
+async def test_non_member_cannot_list_members(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+
+    response = await client.get(members_url(project), headers=bob.headers)
+
+    assert response.status_code == 404
+
+
+async def test_members_of_malformed_project_id_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+
+    response = await client.get("/api/v1/projects/zzz/members", headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+# -- put -------------------------------------------------------------------------------
+
+
+async def test_owner_adds_a_member(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+
+    response = await client.put(
+        members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"user_id": bob.id, "email": bob.email, "role": "viewer"}
+
+
+async def test_added_member_sees_the_project(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+
+    response = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("before", "after"), [("viewer", "editor"), ("editor", "viewer")])
+async def test_owner_changes_a_members_role(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    share: Share,
+    before: str,
+    after: str,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, before)
+
+    response = await client.put(
+        members_url(project, bob.id), json={"role": after}, headers=alice.headers
+    )
+
+    assert response.json()["role"] == after
+    assert (await roles(client, alice, project))[bob.id] == after
+
+
+async def test_put_with_same_role_is_idempotent(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+
+    response = await client.put(
+        members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
+    )
+
+    assert response.status_code == 200
+    assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
+
+
+async def test_promoted_owner_can_manage_members(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    response = await client.put(
+        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+async def test_non_owner_member_cannot_put_members(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    share: Share,
+    role: str,
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, role)
+
+    response = await client.put(
+        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    )
+
+    assert response.status_code == 403
+    assert carol.id not in await roles(client, alice, project)
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+async def test_non_owner_member_cannot_promote_themselves(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    share: Share,
+    role: str,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, role)
+
+    response = await client.put(
+        members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers
+    )
+
+    assert response.status_code == 403
+    assert (await roles(client, alice, project))[bob.id] == role
+
+
+async def test_non_member_cannot_put_members(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+) -> None:
+    alice, mallory = await make_user(), await make_user()
+    project = await make_project(alice)
+
+    response = await client.put(
+        members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
+    )
+
+    assert response.status_code == 404
+    assert mallory.id not in await roles(client, alice, project)
+
+
+@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
+async def test_put_unknown_user_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+) -> None:
+    alice = await make_user()
+    project = await make_project(alice)
+
+    response = await client.put(
+        members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"role": "admin"},
+        {"role": "Owner"},
+        {"role": None},
+        {"role": 1},
+        {"role": "viewer", "x": 1},
+    ],
+    ids=["missing", "unknown", "wrong-case", "null", "int", "unknown-field"],
+)
+async def test_put_member_rejects_invalid_role(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, body: dict[str, Any]
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+
+    response = await client.put(members_url(project, bob.id), json=body, headers=alice.headers)
+
+    assert response.status_code == 422
+
+
+# -- delete ----------------------------------------------------------------------------
+
+
+async def test_owner_removes_a_member(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+
+    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
+
+    assert response.status_code == 204
+    gone = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
+    assert gone.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+async def test_member_can_leave(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    share: Share,
+    role: str,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, role)
+
+    response = await client.delete(members_url(project, bob.id), headers=bob.headers)
+
+    assert response.status_code == 204
+    assert await roles(client, alice, project) == {alice.id: "owner"}
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+async def test_non_owner_member_cannot_remove_others(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    share: Share,
+    role: str,
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, role)
+    await share(alice, project, carol, "viewer")
+
+    response = await client.delete(members_url(project, carol.id), headers=bob.headers)
+
+    assert response.status_code == 403
+    assert carol.id in await roles(client, alice, project)
+
+
+async def test_non_member_cannot_remove_members(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob, mallory = await make_user(), await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "viewer")
+
+    response = await client.delete(members_url(project, bob.id), headers=mallory.headers)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
+async def test_removing_someone_who_is_not_a_member_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+) -> None:
+    alice = await make_user()
+    project = await make_project(alice)
+
+    response = await client.delete(members_url(project, user_id), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+# -- the last owner --------------------------------------------------------------------
+
+
+async def test_demoting_the_only_owner_is_409(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+
+    response = await client.put(
+        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    )
+
+    assert response.status_code == 409
+    assert (await roles(client, alice, project))[alice.id] == "owner"
+
+
+async def test_the_only_owner_leaving_is_409(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+) -> None:
+    alice = await make_user()
+    project = await make_project(alice)
+
+    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
+
+    assert response.status_code == 409
+    assert await roles(client, alice, project) == {alice.id: "owner"}
+
+
+async def test_owner_can_be_demoted_when_another_owner_remains(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    response = await client.put(
+        members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
+    )
+
+    assert response.status_code == 200
+    assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
+
+
+async def test_owner_can_leave_when_another_owner_remains(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
+
+    assert response.status_code == 204
+    assert await roles(client, bob, project) == {bob.id: "owner"}
+
+
+async def test_owner_can_remove_another_owner(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
+
+    assert response.status_code == 204
+
+
+async def test_second_to_last_owner_demotion_then_last_is_409(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+    await client.put(members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers)
+
+    response = await client.put(
+        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    )
+
+    assert response.status_code == 409
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    responses = await asyncio.gather(
+        client.put(members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers),
+        client.put(members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers),
+    )
+
+    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 403])
+    members = await client.get(members_url(project), headers=alice.headers)
+    assert [m["role"] for m in members.json()].count("owner") == 1
+
+
+async def test_two_owners_leaving_at_once_leave_one_owner(
+    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "owner")
+
+    responses = await asyncio.gather(
+        client.delete(members_url(project, alice.id), headers=alice.headers),
+        client.delete(members_url(project, bob.id), headers=bob.headers),
+    )
+
+    assert sorted(r.status_code for r in responses) == [204, 409]
+
+
+# -- what leaving means for tasks ------------------------------------------------------
+
+
+async def test_member_who_leaves_no_longer_sees_tasks_they_created(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    make_task: MakeTask,
+    share: Share,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+    task = await make_task(bob, project_id=project["id"])
+    await client.delete(members_url(project, bob.id), headers=bob.headers)
+
+    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
+
+    assert response.status_code == 404
+
+
+async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    make_task: MakeTask,
+    share: Share,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+    await make_task(bob, project_id=project["id"])
+    await make_task(alice, project_id=project["id"])
+    inbox = await make_task(bob)
+    await client.delete(members_url(project, bob.id), headers=bob.headers)
+
+    response = await client.get("/api/v1/tasks", headers=bob.headers)
+
+    assert [t["id"] for t in response.json()["items"]] == [inbox["id"]]
+
+
+async def test_member_who_leaves_cannot_change_tasks_they_created(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    make_task: MakeTask,
+    share: Share,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+    task = await make_task(bob, project_id=project["id"])
+    await client.delete(members_url(project, bob.id), headers=alice.headers)
+
+    response = await client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
+    )
+
+    assert response.status_code == 404
+
+
+async def test_tasks_of_a_member_who_left_stay_in_the_project(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_project: MakeProject,
+    make_task: MakeTask,
+    share: Share,
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    project = await make_project(alice)
+    await share(alice, project, bob, "editor")
+    task = await make_task(bob, project_id=project["id"])
+    await client.delete(members_url(project, bob.id), headers=bob.headers)
+
+    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
+
+    assert response.status_code == 200
