@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ class Jobs:
 
     async def stop(self) -> None:
         await self.loop.stop()
+        if self.celery is not None:
+            await asyncio.to_thread(self.celery.close)  # the publisher's broker connections
 
 
 def start_jobs(settings: Settings, database: Database) -> Jobs:

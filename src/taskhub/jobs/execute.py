@@ -70,6 +70,8 @@ async def record_failure(
         message = await session.get(OutboxMessage, message_id, with_for_update=True)
         if message is None or message.status is JobStatus.done:
             return Outcome.duplicate
+        if message.status is JobStatus.dispatched:
+            message.attempts += 1  # Celery attempts are counted here (embedded: at claim)
         final = final or message.attempts >= MAX_ATTEMPTS
         message.last_error = text
         if final:

@@ -6,7 +6,10 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 
 from taskhub.db import Database
-from taskhub.jobs.models import OutboxMessage
+from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.jobs.registry import JOBS
+
+BACKLOG_STATUSES = (JobStatus.pending.value, JobStatus.running.value, JobStatus.dispatched.value)
 
 JOBS_TOTAL = Counter(
     "taskhub_jobs_total", "Job executions in this process by job and outcome", ["job", "outcome"]
@@ -27,6 +30,7 @@ OUTBOX_BACKLOG = Gauge(
 
 
 async def refresh_outbox_gauges(database: Database) -> None:
+    """Read the outbox counts into the gauges (call it from the /metrics handler)."""
     async with database.reader() as session:
         rows = (
             await session.execute(
@@ -35,10 +39,11 @@ async def refresh_outbox_gauges(database: Database) -> None:
                 )
             )
         ).all()
-    backlog = 0
-    OUTBOX_MESSAGES.clear()
-    for job, status, count in rows:
-        OUTBOX_MESSAGES.labels(job, str(status)).set(count)
-        if status in ("pending", "running", "dispatched"):
-            backlog += count
-    OUTBOX_BACKLOG.set(backlog)
+    counts = {(job, str(status)): count for job, status, count in rows}
+    # Every known (job, status) pair gets a value, zero included: a series that vanished
+    # would otherwise keep its last value in a multi-process (file-backed) registry.
+    jobs = set(JOBS) | {job for job, _ in counts}
+    for job in sorted(jobs):
+        for status in JobStatus:
+            OUTBOX_MESSAGES.labels(job, status.value).set(counts.get((job, status.value), 0))
+    OUTBOX_BACKLOG.set(sum(counts.get((job, s), 0) for job in jobs for s in BACKLOG_STATUSES))

@@ -6,8 +6,8 @@ after the restart.
 
 Celery mode: `Relay` hands outbox messages to the broker. If the broker is down the
 rows simply wait; once it is back they are sent. Messages dispatched long ago but
-never finished (a broker that lost them on restart) are sent again; the job's
-done-mark makes the duplicate harmless.
+never finished (a broker that lost them on restart) are sent again, up to the attempt
+limit; the job's done-mark makes the duplicate harmless.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class _Loop:
     """A background task woken by commits (or a timer) that survives its own errors."""
 
     name = "loop"
+    runs_maintenance = False
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -61,7 +62,7 @@ class _Loop:
         while not self._stopping:
             try:
                 busy = await self.step()
-                if utcnow() - self._last_maintenance >= MAINTENANCE_EVERY:
+                if self.runs_maintenance and utcnow() - self._last_maintenance >= MAINTENANCE_EVERY:
                     self._last_maintenance = utcnow()
                     await self.maintenance()
             except Exception as exc:  # the loop must outlive a database blip
@@ -83,6 +84,7 @@ class _Loop:
 
 class EmbeddedRunner(_Loop):
     name = "embedded_runner"
+    runs_maintenance = True  # with a broker, `taskhub beat` schedules it instead
 
     async def step(self) -> bool:
         async with self.database.writer() as session:
@@ -108,14 +110,20 @@ Sender = Callable[[str, str], Awaitable[None]]  # (message id, job name) -> sent
 class Relay(_Loop):
     name = "outbox_relay"
     REDISPATCH_AFTER = timedelta(minutes=15)
+    STALE_CHECK_EVERY_SECONDS = 30.0
 
     def __init__(self, database: Database, send: Sender) -> None:
         super().__init__(database)
         self._send = send
         self._broker_down_since: float | None = None
+        self._next_stale_check = 0.0
 
     async def step(self) -> bool:
-        await self._requeue_stale()
+        # Every commit wakes the relay; the stale scan need not run that often.
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_stale_check:
+            self._next_stale_check = now + self.STALE_CHECK_EVERY_SECONDS
+            await self._requeue_stale()
         async with self.database.writer() as session:
             rows = (
                 await session.execute(
@@ -155,13 +163,33 @@ class Relay(_Loop):
             log.warning("broker_unreachable", error=f"{type(exc).__name__}: {exc}")
 
     async def _requeue_stale(self) -> None:
+        """Send again what was dispatched long ago and never finished, a bounded number of times.
+
+        The broker may have lost it (a Redis restart without persistence), or every
+        worker that took it was killed by the hard time limit, which no Celery hook sees.
+        """
+        stale = (
+            OutboxMessage.status == JobStatus.dispatched,
+            OutboxMessage.dispatched_at < utcnow() - self.REDISPATCH_AFTER,
+        )
         async with self.database.writer() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.status == JobStatus.dispatched,
-                    OutboxMessage.dispatched_at < utcnow() - self.REDISPATCH_AFTER,
+                .where(*stale, OutboxMessage.attempts >= execute.MAX_ATTEMPTS - 1)
+                .values(
+                    status=JobStatus.dead,
+                    attempts=OutboxMessage.attempts + 1,
+                    finished_at=utcnow(),
+                    last_error="not finished within 15 minutes of dispatch, 6 times",
                 )
-                .values(status=JobStatus.pending, available_at=utcnow())
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(*stale)
+                .values(
+                    status=JobStatus.pending,
+                    available_at=utcnow(),
+                    attempts=OutboxMessage.attempts + 1,
+                )
             )
             await session.commit()

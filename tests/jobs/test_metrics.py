@@ -1,0 +1,33 @@
+"""Outbox gauges for /metrics: read from the outbox, the truth shared by every process."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from taskhub.jobs.metrics import refresh_outbox_gauges
+from taskhub.jobs.registry import TASK_ACTIVITY
+from tests.conftest import MakeTask, MakeUser
+from tests.support.activity import activity_of
+
+
+def outbox_gauge(status: str) -> float | None:
+    return REGISTRY.get_sample_value(
+        "taskhub_outbox_messages", {"job": TASK_ACTIVITY, "status": status}
+    )
+
+
+async def test_outbox_gauges_count_messages_by_status_including_zero(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+) -> None:
+    alice = await make_user()
+    task = await make_task(alice)
+    await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
+    await activity_of(client, alice, task["id"], expected=1)
+
+    await refresh_outbox_gauges(app.state.db)
+
+    assert outbox_gauge("done") == 1
+    assert outbox_gauge("pending") == 0
+    assert REGISTRY.get_sample_value("taskhub_outbox_backlog") == 0

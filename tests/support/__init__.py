@@ -1,0 +1,1 @@
+"""Reusable test helpers: a cuttable TCP proxy, subprocess fixtures, test-only jobs."""

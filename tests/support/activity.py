@@ -1,0 +1,24 @@
+"""Waiting for asynchronous job effects through the public API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from tests.conftest import User
+
+
+async def activity_of(
+    client: httpx.AsyncClient, user: User, task_id: str, expected: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """Poll the activity endpoint until `expected` entries appear (jobs are asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await client.get(f"/api/v1/tasks/{task_id}/activity", headers=user.headers)
+        assert response.status_code == 200, response.text
+        entries: list[dict[str, Any]] = response.json()
+        if len(entries) >= expected or asyncio.get_running_loop().time() > deadline:
+            return entries
+        await asyncio.sleep(0.05)
