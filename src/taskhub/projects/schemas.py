@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StrictStr, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from taskhub.projects.models import Role
 from taskhub.schemas import InputModel, NotBlank, OutputModel
@@ -32,8 +33,8 @@ class ProjectCreate(InputModel):
 class ProjectUpdate(InputModel):
     """Only the fields sent change; neither may be null."""
 
-    name: ProjectName | None = None
-    description: ProjectDescription | None = None
+    name: ProjectName | SkipJsonSchema[None] = None
+    description: ProjectDescription | SkipJsonSchema[None] = None
 
     @field_validator("name", "description")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -74,6 +74,11 @@ def like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The values a key we issued can hold: anything else in a cursor is forged or corrupt,
+# and must not reach the database (where it would overflow the column type).
+_KEY_RANGES = {"priority": (0, 4), "position": (0, 2**63 - 1)}
+
+
 @dataclass(frozen=True)
 class Ordering:
     """One of the list orders: a column, a direction, ties broken by id the same way."""
@@ -120,11 +125,12 @@ class Ordering:
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None:
                     raise ValueError
-                return parsed, parsed_id
-            if not isinstance(value, int) or isinstance(value, bool):
+                return parsed.astimezone(UTC), parsed_id
+            low, high = _KEY_RANGES[self.field]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise ValueError
             return value, parsed_id
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise Invalid("Malformed cursor", loc=("query", "cursor")) from None
 
     def after(self, value: Any, last_id: uuid.UUID, entity: Any = Task) -> ColumnElement[bool]:

@@ -5,13 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import AwareDatetime
 
 from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
 from taskhub.pagination import Page
-from taskhub.routing import NOT_FOUND, UNAUTHORIZED, WRITE_ERRORS, PathId, parse_id
+from taskhub.routing import (
+    BODY_ERRORS,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    WRITE_ERRORS,
+    PathId,
+    created_links,
+    error_responses,
+    parse_id,
+)
 from taskhub.tasks import service
-from taskhub.tasks.schemas import TaskCreate, TaskOrder, TaskOut, TaskUpdate
+from taskhub.tasks.schemas import (
+    SearchText,
+    TaskCreate,
+    TaskOrder,
+    TaskOut,
+    TaskUpdate,
+    UtcTimestamp,
+)
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -25,17 +40,25 @@ IfMatch = Annotated[
 
 
 def parse_if_match(value: str | None) -> service.Expected:
-    """The version an If-Match header demands (RFC 9110 §13.1.1, strong comparison)."""
+    """The versions an If-Match header accepts (RFC 9110 §13.1.1, strong comparison).
+
+    A weak or malformed tag never matches: an If-Match naming nothing we could have
+    sent is an empty set, so the request fails with 412 rather than being applied.
+    """
     if value is None:
         return None
     if value.strip() == "*":
         return service.ANY_VERSION
+    versions: set[int] = set()
     for candidate in value.split(","):
         tag = candidate.strip()
-        # A weak tag never matches under strong comparison.
-        if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-            return int(tag[1:-1])
-    return service.NO_MATCH
+        if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"':
+            continue
+        digits = tag[1:-1]
+        # Only the exact text we send ("3", never "03" or other scripts' digits).
+        if digits.isascii() and digits.isdigit() and str(int(digits)) == digits:
+            versions.add(int(digits))
+    return frozenset(versions)
 
 
 def _with_etag(response: Response, task: TaskOut) -> TaskOut:
@@ -48,7 +71,11 @@ def _with_etag(response: Response, task: TaskOut) -> TaskOut:
     status_code=status.HTTP_201_CREATED,
     response_model=TaskOut,
     operation_id="create_task",
-    responses={**UNAUTHORIZED, 403: WRITE_ERRORS[403], 404: NOT_FOUND[404]},
+    responses={
+        **WRITE_ERRORS,
+        **BODY_ERRORS,
+        **created_links("task_id", "get_task", "update_task", "delete_task", "list_task_activity"),
+    },
 )
 async def create_task(
     body: TaskCreate, caller: CallerDep, session: SessionDep, response: Response
@@ -72,10 +99,10 @@ async def list_tasks(
     cursor: CursorQuery = None,
     done: bool | None = None,
     project_id: Annotated[str | None, Query(max_length=64)] = None,
-    label: Annotated[list[str] | None, Query(max_length=20)] = None,
-    due_after: AwareDatetime | None = None,
-    due_before: AwareDatetime | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    label: Annotated[list[SearchText] | None, Query(max_length=20)] = None,
+    due_after: UtcTimestamp | None = None,
+    due_before: UtcTimestamp | None = None,
+    q: Annotated[SearchText | None, Query(max_length=200)] = None,
     order_by: TaskOrder = "-created_at",
 ) -> Page[TaskOut]:
     filters = service.TaskFilters(
@@ -103,7 +130,11 @@ async def get_task(
     "/{task_id}",
     response_model=TaskOut,
     operation_id="update_task",
-    responses={**WRITE_ERRORS, **PRECONDITION, 409: {"description": "Write conflict"}},
+    responses={
+        **WRITE_ERRORS,
+        **BODY_ERRORS,
+        **error_responses(409, 412, e409="Concurrent write conflict"),
+    },
 )
 async def update_task(
     task_id: PathId,
@@ -124,7 +155,7 @@ async def update_task(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_task",
-    responses={**WRITE_ERRORS, **PRECONDITION},
+    responses={**WRITE_ERRORS, **error_responses(412)},
 )
 async def delete_task(
     task_id: PathId, caller: CallerDep, session: SessionDep, if_match: IfMatch = None

@@ -2,31 +2,77 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from taskhub.schemas import InputModel, NotBlank, OutputModel, Timestamp
 
 MAX_POSITION = 2**53 - 1
+
+# RFC 3339 date-time (§5.6), with the space separator its note allows. Pydantic alone
+# would also take "1893456000" as a Unix time.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+def _storable(value: str) -> str:
+    # Neither database stores NUL in text; PostgreSQL would turn it into a 500 at INSERT.
+    # (Lone surrogates never get here: pydantic refuses them as invalid Unicode.)
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 def _dedupe(labels: list[str]) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NotBlank]
-Description = Annotated[StrictStr, Field(max_length=20_000)]
+Storable = AfterValidator(_storable)
+UtcTimestamp = Annotated[Timestamp, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
+Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NotBlank, Storable]
+Description = Annotated[StrictStr, Field(max_length=20_000), Storable]
 Priority = Annotated[StrictInt, Field(ge=0, le=4, description="0 none .. 4 urgent")]
-Label = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+Label = Annotated[StrictStr, Field(min_length=1, max_length=50), Storable]
 Labels = Annotated[list[Label], Field(max_length=20), AfterValidator(_dedupe)]
 Position = Annotated[StrictInt, Field(ge=0, le=MAX_POSITION)]
+SearchText = Annotated[str, Storable]
 
 TaskOrder = Literal[
     "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position"
 ]
+
+
+def _reject_null(value: object) -> object:
+    # Validators do not run on defaults, so this fires only for an explicit null.
+    if value is None:
+        raise ValueError("may not be null")
+    return value
 
 
 class TaskCreate(InputModel):
@@ -34,11 +80,13 @@ class TaskCreate(InputModel):
     description: Description = ""
     done: StrictBool = False
     priority: Priority = 0
-    due_at: Timestamp | None = None
+    due_at: UtcTimestamp | None = None
     labels: Labels = Field(default_factory=list)
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     position: Position | None = Field(default=None, description="Default: last")
+
+    _position_not_null = field_validator("position")(_reject_null)
 
 
 class TaskUpdate(InputModel):
@@ -48,19 +96,15 @@ class TaskUpdate(InputModel):
     description: Description | None = None
     done: StrictBool | None = None
     priority: Priority | None = None
-    due_at: Timestamp | None = None
+    due_at: UtcTimestamp | None = None
     labels: Labels | None = None
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     position: Position | None = None
 
-    @field_validator("title", "description", "done", "priority", "labels", "position")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Validators do not run on defaults, so this fires only for an explicit null.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = field_validator("title", "description", "done", "priority", "labels", "position")(
+        _reject_null
+    )
 
 
 class TaskOut(OutputModel):

@@ -32,6 +32,7 @@ from taskhub.tasks.schemas import TaskCreate, TaskOut, TaskUpdate
 
 MAX_DEPTH = 1000  # bounds the ancestor walk even if the data were ever corrupt
 WRITE_RETRIES = 3
+_POSITION_LOCK_NAMESPACE = 0x7461736B  # "task": first key of the advisory lock on positions
 _BOOKKEEPING = frozenset({"updated_at", "version", "completed_at", "owner_id"})
 
 
@@ -40,8 +41,8 @@ class AnyVersion:
 
 
 ANY_VERSION = AnyVersion()
-Expected = int | AnyVersion | None  # None: no If-Match sent
-NO_MATCH = -1  # an If-Match that names no version we could ever have
+# None: no If-Match sent; otherwise the versions the caller's If-Match accepts.
+Expected = frozenset[int] | AnyVersion | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def _require_write(role: Role | None, task: Task) -> None:
 
 
 def _check_expected(task: Task, expected: Expected) -> None:
-    if isinstance(expected, int) and expected != task.version:
+    if isinstance(expected, frozenset) and task.version not in expected:
         raise PreconditionFailed("Task was modified (version mismatch)")
 
 
@@ -111,7 +112,10 @@ async def _check_parent(
     if row is None:
         raise Invalid("parent_id: no such task", loc=("body", "parent_id"))
     parent, role = row[0], row[1]
-    _require_write(role, parent)
+    # The parent is a reference in the body, not the resource being changed: a parent
+    # the caller may only read is an invalid value (422), like one in another project.
+    if parent.project_id is not None and (role is None or not role.can_write_tasks):
+        raise Invalid("parent_id: the parent is read-only to you", loc=("body", "parent_id"))
     same_place = parent.project_id == project_id and (
         project_id is not None or parent.owner_id == owner_id
     )
@@ -122,7 +126,22 @@ async def _check_parent(
         )
 
 
-def _next_position(owner_id: uuid.UUID, project_id: uuid.UUID | None) -> Any:
+async def _next_position(
+    session: AsyncSession, owner_id: uuid.UUID, project_id: uuid.UUID | None
+) -> Any:
+    """The position after the last task of a project (or inbox), as a scalar subquery.
+
+    On PostgreSQL two concurrent writers would both read the same max() (READ
+    COMMITTED) and hand out one position twice, so writers to one place queue on a
+    transaction-scoped advisory lock first. SQLite writers are already serialized
+    (BEGIN IMMEDIATE).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        place_key = (project_id or owner_id).int % 2**31
+        await session.execute(
+            select(func.pg_advisory_xact_lock(_POSITION_LOCK_NAMESPACE, place_key))
+        )
     place = Task.project_id == project_id if project_id is not None else in_inbox_of(owner_id)
     return select(func.coalesce(func.max(Task.position), 0) + 1).where(place).scalar_subquery()
 
@@ -146,7 +165,7 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
         "labels": data.labels,
         "position": data.position
         if data.position is not None
-        else _next_position(user_id, data.project_id),
+        else await _next_position(session, user_id, data.project_id),
         "created_at": now,
         "updated_at": now,
         "completed_at": now if data.done else None,
@@ -208,7 +227,8 @@ async def _plan_changes(
             # Into an inbox: the mover's own, so the task stays visible to them.
             changes["owner_id"] = user_id
         if "position" not in sent:
-            changes["position"] = _next_position(changes.get("owner_id", task.owner_id), target)
+            new_owner = changes.get("owner_id", task.owner_id)
+            changes["position"] = await _next_position(session, new_owner, target)
     project_id = changes.get("project_id", task.project_id)
     owner_id = changes.get("owner_id", task.owner_id)
     parent_id = changes.get("parent_id", task.parent_id)
@@ -252,7 +272,7 @@ async def update_task(
             _record_activity(session, task, user_id, changes)
             session.expire_all()
             return TaskOut.model_validate(dict(row))
-        if expected is not None:
+        if isinstance(expected, frozenset):
             raise PreconditionFailed("Task was modified (version mismatch)")
         session.expire_all()  # lost a race without If-Match: re-read and re-apply
     raise Conflict("Task is being modified concurrently; retry")
@@ -296,11 +316,12 @@ async def delete_task(
     _require_write(role, task)
     _check_expected(task, expected)
     condition = [Task.id == task.id]
-    if expected is not None:
+    versioned = isinstance(expected, frozenset)
+    if versioned:
         condition.append(Task.version == task.version)
     result = await session.execute(delete(TASKS).where(*condition))
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        if expected is not None:
+        if versioned:
             raise PreconditionFailed("Task was modified (version mismatch)")
         raise NotFound("Task")
 

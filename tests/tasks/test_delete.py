@@ -1,0 +1,194 @@
+"""DELETE /api/v1/tasks/{id}."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import MakeProject, MakeTask, User
+from tests.tasks.conftest import MakeSharedProject, task_url
+
+
+async def test_delete_answers_204_then_404(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    deleted = await client.delete(task_url(task), headers=alice.headers)
+
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    gone = await client.get(task_url(task), headers=alice.headers)
+    assert gone.status_code == 404
+    assert gone.json() == {"detail": "Task not found"}
+
+
+async def test_deleting_twice_is_404(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    await client.delete(task_url(task), headers=alice.headers)
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+async def test_delete_with_matching_if_match(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
+
+    assert response.status_code == 204
+
+
+async def test_delete_with_if_match_star(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"})
+
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize("if_match", ['"2"', 'W/"1"', "junk"])
+async def test_delete_with_non_matching_if_match_is_412_and_keeps_task(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, if_match: str
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match})
+
+    assert response.status_code == 412
+    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+
+
+async def test_delete_with_stale_if_match_after_update_is_412(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    await client.patch(task_url(task), json={"title": "v2"}, headers=alice.headers)
+
+    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
+
+    assert response.status_code == 412
+
+
+async def test_deleting_parent_deletes_its_subtasks(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+    grandchild = await make_task(alice, parent_id=child["id"])
+    unrelated = await make_task(alice)
+
+    response = await client.delete(task_url(parent), headers=alice.headers)
+
+    assert response.status_code == 204
+    for task in (child, grandchild):
+        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
+    assert (await client.get(task_url(unrelated), headers=alice.headers)).status_code == 200
+
+
+async def test_deleting_subtask_keeps_parent(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+
+    await client.delete(task_url(child), headers=alice.headers)
+
+    assert (await client.get(task_url(parent), headers=alice.headers)).status_code == 200
+
+
+async def test_deleting_a_task_with_activity_succeeds(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    await client.patch(task_url(task), json={"done": True}, headers=alice.headers)
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 204
+
+
+async def test_viewer_cannot_delete_task(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    task = await make_task(bob, project_id=project["id"])
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 403
+    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+
+
+async def test_editor_can_delete_task(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "editor")
+    task = await make_task(bob, project_id=project["id"])
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 204
+
+
+async def test_non_member_delete_is_404(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    make_task: MakeTask,
+) -> None:
+    project = await make_project(bob)
+    task = await make_task(bob, project_id=project["id"])
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+
+
+async def test_deleting_another_users_inbox_task_is_404(
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
+) -> None:
+    task = await make_task(bob)
+
+    response = await client.delete(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("task_id", ["nope", str(uuid.uuid4())])
+async def test_delete_unknown_or_invalid_id_is_404(
+    client: httpx.AsyncClient, alice: User, task_id: str
+) -> None:
+    response = await client.delete(task_url(task_id), headers=alice.headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Task not found"}
+
+
+async def test_delete_without_token_is_401(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.delete(task_url(task))
+
+    assert response.status_code == 401

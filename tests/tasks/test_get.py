@@ -1,0 +1,236 @@
+"""GET /api/v1/tasks/{id}: visibility, ETag, and a single SQL statement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from tests.conftest import MakeProject, MakeTask, User
+from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
+
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@contextmanager
+def count_statements(app: FastAPI) -> Iterator[list[str]]:
+    """SQL statements the app sends while the block runs, transaction control excluded."""
+    statements: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(_TRANSACTION_CONTROL):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_owner_gets_task_with_strong_etag(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice, title="Read")
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 200
+    assert response.json() == task
+    assert response.headers["etag"] == '"1"'
+
+
+async def test_etag_follows_the_version(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    await client.patch(task_url(task), json={"title": "v2"}, headers=alice.headers)
+    await client.patch(task_url(task), json={"title": "v3"}, headers=alice.headers)
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.json()["version"] == 3
+    assert response.headers["etag"] == '"3"'
+
+
+async def test_other_users_task_is_404(
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.get(task_url(task), headers=bob.headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Task not found"}
+
+
+async def test_unknown_task_is_404(client: httpx.AsyncClient, alice: User) -> None:
+    response = await client.get(task_url(str(uuid.uuid4())), headers=alice.headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Task not found"}
+
+
+async def test_invalid_uuid_is_answered_like_an_unknown_task(
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
+) -> None:
+    task = await make_task(bob)
+    foreign = await client.get(task_url(task), headers=alice.headers)
+
+    for bad in ("not-a-uuid", "123", "%00", "x" * 300):
+        response = await client.get(f"{TASKS}/{bad}", headers=alice.headers)
+
+        assert response.status_code == 404, bad
+        assert response.content == foreign.content, bad
+
+
+async def test_get_without_token_is_401(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.get(task_url(task))
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_get_with_invalid_token_is_401_even_for_unknown_task(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        task_url(str(uuid.uuid4())), headers={"Authorization": "Bearer nonsense"}
+    )
+
+    assert response.status_code == 401
+
+
+async def test_project_viewer_sees_project_task(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    task = await make_task(bob, project_id=project["id"])
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == task["id"]
+
+
+async def test_former_member_no_longer_sees_the_tasks_they_created(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "editor")
+    task = await make_task(alice, project_id=project["id"])
+    left = await client.delete(
+        f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
+    )
+    assert left.status_code == 204
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+async def test_task_in_project_of_non_member_is_404(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    make_task: MakeTask,
+) -> None:
+    project = await make_project(bob)
+    task = await make_task(bob, project_id=project["id"])
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+async def test_get_inbox_task_issues_exactly_one_statement(
+    app: FastAPI, client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    with count_statements(app) as statements:
+        response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 200
+    assert len(statements) == 1, statements
+
+
+async def test_get_project_task_issues_exactly_one_statement(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    task = await make_task(bob, project_id=project["id"])
+
+    with count_statements(app) as statements:
+        response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 200
+    assert len(statements) == 1, statements
+
+
+async def test_list_statement_count_does_not_depend_on_page_size(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "editor")
+    for _ in range(3):
+        await make_task(alice)
+        await make_task(alice, project_id=project["id"])
+
+    with count_statements(app) as one_item:
+        small = await client.get(TASKS, params={"limit": 1}, headers=alice.headers)
+    with count_statements(app) as all_items:
+        large = await client.get(TASKS, params={"limit": 100}, headers=alice.headers)
+
+    assert len(small.json()["items"]) == 1
+    assert len(large.json()["items"]) == 6
+    assert len(all_items) == len(one_item) == 1
+
+
+async def test_project_list_statement_count_does_not_depend_on_page_size(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    alice: User,
+    make_project: MakeProject,
+    make_task: MakeTask,
+) -> None:
+    project = await make_project(alice)
+    for _ in range(5):
+        await make_task(alice, project_id=project["id"])
+    params = {"project_id": project["id"]}
+
+    with count_statements(app) as one_item:
+        small = await client.get(TASKS, params={**params, "limit": 1}, headers=alice.headers)
+    with count_statements(app) as all_items:
+        large = await client.get(TASKS, params={**params, "limit": 100}, headers=alice.headers)
+
+    assert len(small.json()["items"]) == 1
+    assert len(large.json()["items"]) == 5
+    assert len(all_items) == len(one_item) <= 2

@@ -1,0 +1,268 @@
+"""parent_id: same project or inbox, writable, no cycles; subtrees move together."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.conftest import MakeProject, MakeTask, User
+from tests.tasks.conftest import TASKS, MakeSharedProject, list_all, task_url
+
+
+async def test_create_subtask_in_inbox(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(alice)
+
+    response = await client.post(
+        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 201
+    assert response.json()["parent_id"] == parent["id"]
+
+
+async def test_create_subtask_in_same_project(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice, project_id=project["id"])
+
+    response = await client.post(
+        TASKS,
+        json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 201
+
+
+async def test_subtask_in_inbox_of_project_parent_is_422(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice, project_id=project["id"])
+
+    response = await client.post(
+        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_subtask_in_other_project_than_parent_is_422(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    first, second = await make_project(alice, "one"), await make_project(alice, "two")
+    parent = await make_task(alice, project_id=first["id"])
+
+    response = await client.post(
+        TASKS,
+        json={"title": "child", "parent_id": parent["id"], "project_id": second["id"]},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 422
+
+
+async def test_parent_of_another_user_is_422(
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(bob)
+
+    response = await client.post(
+        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_unknown_parent_is_422(client: httpx.AsyncClient, alice: User) -> None:
+    response = await client.post(
+        TASKS, json={"title": "child", "parent_id": str(uuid.uuid4())}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_read_only_parent_is_422(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    parent = await make_task(bob, project_id=project["id"])
+
+    response = await client.post(
+        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_editor_may_add_subtask_to_a_task_of_another_member(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "editor")
+    parent = await make_task(bob, project_id=project["id"])
+
+    response = await client.post(
+        TASKS,
+        json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 201
+
+
+async def test_task_cannot_be_its_own_parent(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+
+    response = await client.patch(
+        task_url(task), json={"parent_id": task["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_two_task_cycle_is_422(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    a = await make_task(alice)
+    b = await make_task(alice, parent_id=a["id"])
+
+    response = await client.patch(task_url(a), json={"parent_id": b["id"]}, headers=alice.headers)
+
+    assert response.status_code == 422
+    assert (await client.get(task_url(a), headers=alice.headers)).json()["parent_id"] is None
+
+
+async def test_longer_cycle_is_422(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    a = await make_task(alice)
+    b = await make_task(alice, parent_id=a["id"])
+    c = await make_task(alice, parent_id=b["id"])
+
+    response = await client.patch(task_url(a), json={"parent_id": c["id"]}, headers=alice.headers)
+
+    assert response.status_code == 422
+
+
+async def test_reparenting_within_a_tree_without_cycle_succeeds(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    a = await make_task(alice)
+    b = await make_task(alice, parent_id=a["id"])
+    c = await make_task(alice, parent_id=b["id"])
+
+    response = await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers)
+
+    assert response.status_code == 200
+    assert response.json()["parent_id"] == a["id"]
+
+
+async def test_clearing_parent_detaches_subtask(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+
+    response = await client.patch(task_url(child), json={"parent_id": None}, headers=alice.headers)
+
+    assert response.status_code == 200
+    assert response.json()["parent_id"] is None
+
+
+async def test_moving_parent_to_project_moves_its_subtree(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+    grandchild = await make_task(alice, parent_id=child["id"])
+
+    moved = await client.patch(
+        task_url(parent), json={"project_id": project["id"]}, headers=alice.headers
+    )
+
+    assert moved.status_code == 200
+    for task in (child, grandchild):
+        fetched = (await client.get(task_url(task), headers=alice.headers)).json()
+        assert fetched["project_id"] == project["id"]
+        assert fetched["version"] == task["version"] + 1
+    in_project = await list_all(client, alice, project_id=project["id"])
+    assert {t["id"] for t in in_project} == {parent["id"], child["id"], grandchild["id"]}
+
+
+async def test_moving_parent_between_projects_keeps_subtree_visible_to_new_members(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    private = await make_project(alice)
+    shared = await shared_project(alice, bob, "viewer")
+    parent = await make_task(alice, project_id=private["id"])
+    child = await make_task(alice, project_id=private["id"], parent_id=parent["id"])
+
+    await client.patch(task_url(parent), json={"project_id": shared["id"]}, headers=alice.headers)
+
+    assert (await client.get(task_url(child), headers=bob.headers)).status_code == 200
+
+
+async def test_moving_subtask_alone_to_another_project_is_422(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+
+    response = await client.patch(
+        task_url(child), json={"project_id": project["id"]}, headers=alice.headers
+    )
+
+    assert response.status_code == 422
+
+
+async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice)
+    child = await make_task(alice, parent_id=parent["id"])
+
+    response = await client.patch(
+        task_url(child),
+        json={"project_id": project["id"], "parent_id": None},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["project_id"] == project["id"]
+    assert response.json()["parent_id"] is None
+
+
+async def test_parent_moved_to_inbox_takes_subtree_along(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+) -> None:
+    project = await make_project(alice)
+    parent = await make_task(alice, project_id=project["id"])
+    child = await make_task(alice, project_id=project["id"], parent_id=parent["id"])
+
+    await client.patch(task_url(parent), json={"project_id": None}, headers=alice.headers)
+
+    fetched = (await client.get(task_url(child), headers=alice.headers)).json()
+    assert fetched["project_id"] is None
+    assert fetched["parent_id"] == parent["id"]
