@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults fuzz codegen
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ migrate: install
 
 test: install lint typecheck test-sqlite test-postgres ## everything CI runs
 
-LINTED := src tests migrations bench faults
+LINTED := src tests migrations bench faults fuzz
 
 lint: install
 	$(BIN)/ruff check $(LINTED)
@@ -32,11 +32,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test-sqlite: install
+test-sqlite: install codegen
 	TASKHUB_TEST_DATABASE=sqlite $(PYTEST)
 
-test-postgres: install
+test-postgres: install codegen
 	TASKHUB_TEST_DATABASE=postgresql $(PYTEST)
+
+# openapi-python-client pins typer<0.28 and we use 0.29: it gets its own venv.
+CODEGEN := $(VENV)/codegen/bin/openapi-python-client
+$(CODEGEN):
+	$(PYTHON) -m venv $(VENV)/codegen
+	$(VENV)/codegen/bin/pip install -q openapi-python-client==0.29.1
+
+codegen: $(CODEGEN)
+
+fuzz: install ## schemathesis against the live server, SQLite then PostgreSQL
+	$(BIN)/python fuzz/run.py
 
 # wrk (Debian) drives the load; matplotlib (the `bench` extra) draws the plots.
 bench-deps: install

@@ -156,7 +156,7 @@ INVALID_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("done as integer", {"title": "t", "done": 0}),
     ("done as string", {"title": "t", "done": "true"}),
     ("priority as string", {"title": "t", "priority": "1"}),
-    ("priority as float", {"title": "t", "priority": 1.0}),
+    ("priority as a fraction", {"title": "t", "priority": 1.5}),
     ("priority as bool", {"title": "t", "priority": True}),
     ("priority below range", {"title": "t", "priority": -1}),
     ("priority above range", {"title": "t", "priority": 5}),

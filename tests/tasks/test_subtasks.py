@@ -66,7 +66,7 @@ async def test_subtask_in_other_project_than_parent_is_422(
     assert response.status_code == 422
 
 
-async def test_parent_of_another_user_is_422(
+async def test_parent_of_another_user_is_404_like_an_unknown_one(
     client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
     parent = await make_task(bob)
@@ -75,15 +75,16 @@ async def test_parent_of_another_user_is_422(
         TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Task not found"}
 
 
-async def test_unknown_parent_is_422(client: httpx.AsyncClient, alice: User) -> None:
+async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.post(
         TASKS, json={"title": "child", "parent_id": str(uuid.uuid4())}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 404
 
 
 async def test_read_only_parent_is_422(

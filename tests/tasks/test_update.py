@@ -186,7 +186,7 @@ INVALID_PATCHES: list[tuple[str, dict[str, Any]]] = [
     ("done as integer", {"done": 0}),
     ("done as string", {"done": "true"}),
     ("priority as string", {"priority": "1"}),
-    ("priority as float", {"priority": 1.0}),
+    ("priority as a fraction", {"priority": 1.5}),
     ("priority out of range", {"priority": 5}),
     ("due_at without offset", {"due_at": "2030-01-01T00:00:00"}),
     ("due_at numeric", {"due_at": 0}),

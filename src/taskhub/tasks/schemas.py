@@ -16,6 +16,7 @@ from pydantic import (
     StrictStr,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from taskhub.schemas import InputModel, NotBlank, OutputModel, Timestamp
 
@@ -57,10 +58,21 @@ Storable = AfterValidator(_storable)
 UtcTimestamp = Annotated[Timestamp, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NotBlank, Storable]
 Description = Annotated[StrictStr, Field(max_length=20_000), Storable]
-Priority = Annotated[StrictInt, Field(ge=0, le=4, description="0 none .. 4 urgent")]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type, and JSON Schema's `integer` includes 4.0: accept it as 4.
+    # 4.5, "4" and true are still refused by StrictInt.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = BeforeValidator(_whole_number)
+Priority = Annotated[StrictInt, Field(ge=0, le=4, description="0 none .. 4 urgent"), WholeNumber]
 Label = Annotated[StrictStr, Field(min_length=1, max_length=50), Storable]
 Labels = Annotated[list[Label], Field(max_length=20), AfterValidator(_dedupe)]
-Position = Annotated[StrictInt, Field(ge=0, le=MAX_POSITION)]
+Position = Annotated[StrictInt, Field(ge=0, le=MAX_POSITION), WholeNumber]
 SearchText = Annotated[str, Storable]
 
 TaskOrder = Literal[
@@ -84,7 +96,7 @@ class TaskCreate(InputModel):
     labels: Labels = Field(default_factory=list)
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
-    position: Position | None = Field(default=None, description="Default: last")
+    position: Position | SkipJsonSchema[None] = Field(default=None, description="Default: last")
 
     _position_not_null = field_validator("position")(_reject_null)
 
@@ -92,15 +104,15 @@ class TaskCreate(InputModel):
 class TaskUpdate(InputModel):
     """Only the fields sent change. `null` is accepted only where the field is nullable."""
 
-    title: Title | None = None
-    description: Description | None = None
-    done: StrictBool | None = None
-    priority: Priority | None = None
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    done: StrictBool | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
     due_at: UtcTimestamp | None = None
-    labels: Labels | None = None
+    labels: Labels | SkipJsonSchema[None] = None
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
-    position: Position | None = None
+    position: Position | SkipJsonSchema[None] = None
 
     _not_null = field_validator("title", "description", "done", "priority", "labels", "position")(
         _reject_null

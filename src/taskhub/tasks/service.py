@@ -110,7 +110,7 @@ async def _check_parent(
 ) -> None:
     row = (await session.execute(visible_task(user_id, parent_id))).first()
     if row is None:
-        raise Invalid("parent_id: no such task", loc=("body", "parent_id"))
+        raise NotFound("Task")
     parent, role = row[0], row[1]
     # The parent is a reference in the body, not the resource being changed: a parent
     # the caller may only read is an invalid value (422), like one in another project.
