@@ -26,9 +26,11 @@ from sqlalchemy import text
 
 from taskhub.app import create_app
 from taskhub.db import Database
+from taskhub.kv.cache import InMemoryCache
 from taskhub.limits import InMemoryRateLimiter
 from taskhub.migrate import upgrade
 from taskhub.settings import Settings, finalize
+from taskhub.tasks.cache import TaskCache
 
 BACKEND = os.environ.get("TASKHUB_TEST_DATABASE", "sqlite")
 PG_ADMIN_DSN = os.environ.get(
@@ -136,6 +138,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture(autouse=True)
 async def _clean_state(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = InMemoryRateLimiter()
+    app.state.cache = InMemoryCache()
+    app.state.task_cache = TaskCache(app.state.cache)
     yield
     database: Database = app.state.db
     async with database.engine.begin() as conn:

@@ -12,6 +12,7 @@ from taskhub import __version__
 from taskhub.activity.router import router as activity_router
 from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
+from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
 from taskhub.errors import install_error_handlers
 from taskhub.jobs.backend import start_jobs
@@ -24,7 +25,8 @@ from taskhub.ops.logging import configure_logging, get_logger
 from taskhub.ops.metrics import router as metrics_router
 from taskhub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from taskhub.projects.router import router as projects_router
-from taskhub.settings import Settings, load_settings
+from taskhub.settings import Settings, load_settings, secret_of
+from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
 
 log = get_logger(__name__)
@@ -57,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = InMemoryRateLimiter()
     app.state.cache = InMemoryCache()
+    app.state.task_cache = TaskCache(app.state.cache, enabled=settings.local_cache)
     app.state.redis = None
+    app.state.verifier = AccessTokenVerifier(secret_of(settings))
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
     install_error_handlers(app)
@@ -91,11 +95,13 @@ def open_shared_state(app: FastAPI, settings: Settings) -> GuardedRedis | None:
     if not settings.redis_url:
         app.state.limiter = InMemoryRateLimiter()
         app.state.cache = InMemoryCache()
+        app.state.task_cache = TaskCache(app.state.cache, enabled=settings.local_cache)
         return None
     # Created inside the lifespan: the client belongs to the server's event loop.
     redis = GuardedRedis.from_url(settings.redis_url)
     app.state.limiter = RedisRateLimiter(redis)
     app.state.cache = RedisCache(redis)
+    app.state.task_cache = TaskCache(app.state.cache)
     app.state.redis = redis
     return redis
 

@@ -1,20 +1,32 @@
-"""The `taskhub` command: serve, migrate, createuser, worker."""
+"""The `taskhub` command: serve, migrate, createuser, worker, beat."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import os
+import signal
 import sys
 import tempfile
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from taskhub.settings import ConfigError, Settings, load_settings
 
-app = typer.Typer(help="taskhub: a self-hostable multi-user task service.", no_args_is_help=True)
+# Heavy imports (SQLAlchemy, uvicorn, the app) stay inside the commands: a bad setting
+# or `--help` answers at once.
+
+if TYPE_CHECKING:
+    from taskhub.auth.schemas import UserCreate
+
+app = typer.Typer(
+    help="taskhub: a self-hostable multi-user task service.",
+    no_args_is_help=True,
+    # A traceback's local variables would print the settings, secret key included.
+    pretty_exceptions_show_locals=False,
+)
 
 
 def _settings() -> Settings:
@@ -25,14 +37,34 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's first line, without SQLAlchemy's statement and background link."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate to head, or exit with one line when the database cannot be reached."""
+    from sqlalchemy.exc import DBAPIError
+
+    from taskhub.migrate import upgrade
+
+    try:
+        upgrade(settings)
+    except (DBAPIError, OSError) as exc:
+        typer.echo(f"taskhub: cannot migrate the database: {_reason(exc)}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest revision."""
-    from taskhub.migrate import upgrade
-
     settings = _settings()
-    upgrade(settings)
+    _upgrade(settings)
     typer.echo("taskhub: database is at the latest revision")
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -43,16 +75,22 @@ def serve(
     graceful_timeout: Annotated[int, typer.Option(help="Seconds to drain on SIGTERM")] = 30,
 ) -> None:
     """Serve the API (migrating the embedded database first)."""
+    import uvicorn
+
     settings = _settings()
     if settings.is_embedded and settings.embedded_migrate:
-        from taskhub.migrate import upgrade
-
-        upgrade(settings)
+        _upgrade(settings)
+    if workers > 1 and not settings.redis_url:
+        # Each worker would hold its own copy and never see the others' writes.
+        os.environ["TASKHUB_LOCAL_CACHE"] = "false"
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
             prefix="metrics-", dir=settings.data_dir
         )
+    # Uvicorn drains on SIGTERM, then raises the signal again so that the process dies
+    # of it (exit -15). A drained stop is a clean one: exit 0, as supervisors expect.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     # Workers re-read the environment; the embedded secret is already persisted, so
     # every worker signs tokens with the same key.
     uvicorn.run(
@@ -81,6 +119,7 @@ def createuser(
 ) -> None:
     """Create an account (prompts for the password)."""
     from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
 
     from taskhub.auth.schemas import UserCreate
 
@@ -98,18 +137,22 @@ def createuser(
         first = exc.errors()[0]
         typer.echo(f"taskhub: {first['loc'][0]}: {first['msg']}", err=True)
         raise typer.Exit(1) from None
-    user_id = asyncio.run(_create_user(settings, data, superuser))
+    if settings.is_embedded and settings.embedded_migrate:
+        _upgrade(settings)  # a fresh laptop: createuser may well come before serve
+    try:
+        user_id = asyncio.run(_create_user(settings, data, superuser))
+    except (DBAPIError, OSError) as exc:
+        typer.echo(f"taskhub: cannot create the user: {_reason(exc)}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"taskhub: created user {user_id}")
 
 
-async def _create_user(settings: Settings, data: object, superuser: bool) -> str:
+async def _create_user(settings: Settings, data: UserCreate, superuser: bool) -> str:
     from taskhub.auth.passwords import PasswordHasher
-    from taskhub.auth.schemas import UserCreate
     from taskhub.auth.service import create_user
     from taskhub.db import Database
     from taskhub.errors import Conflict
 
-    assert isinstance(data, UserCreate)
     database = Database.open(settings)
     try:
         async with database.writer() as session:
@@ -117,7 +160,7 @@ async def _create_user(settings: Settings, data: object, superuser: bool) -> str
             try:
                 user = await create_user(session, hasher, data, is_superuser=superuser)
             except Conflict as exc:
-                typer.echo(f"taskhub: {exc.detail}", err=True)
+                typer.echo(f"taskhub: cannot create {data.email}: {exc.detail}", err=True)
                 raise typer.Exit(1) from None
             await session.commit()
             return str(user.id)
@@ -125,10 +168,7 @@ async def _create_user(settings: Settings, data: object, superuser: bool) -> str
         await database.close()
 
 
-@app.command()
-def worker() -> None:
-    """Run a background-job worker (Celery; needs TASKHUB_BROKER_URL)."""
-    settings = _settings()
+def _require_broker(settings: Settings) -> None:
     if settings.broker_url is None:
         typer.echo(
             "taskhub: no broker configured (TASKHUB_BROKER_URL); in embedded mode "
@@ -136,8 +176,28 @@ def worker() -> None:
             err=True,
         )
         raise typer.Exit(1)
-    typer.echo("taskhub: the Celery worker is not implemented yet", err=True)
-    raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Job processes")] = 2,
+) -> None:
+    """Run a background-job worker (Celery; needs TASKHUB_BROKER_URL)."""
+    settings = _settings()
+    _require_broker(settings)
+    from taskhub.jobs.commands import run_worker
+
+    run_worker(settings, concurrency=concurrency, loglevel=settings.log_level)
+
+
+@app.command()
+def beat() -> None:
+    """Schedule the periodic jobs (Celery beat; run exactly one per deployment)."""
+    settings = _settings()
+    _require_broker(settings)
+    from taskhub.jobs.commands import run_beat
+
+    run_beat(settings, loglevel=settings.log_level)
 
 
 if __name__ == "__main__":

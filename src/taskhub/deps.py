@@ -12,11 +12,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.auth.passwords import PasswordHasher
-from taskhub.auth.tokens import decode_access_token
+from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
 from taskhub.errors import RateLimited, Unauthorized
 from taskhub.limits import RateLimiter
-from taskhub.settings import Settings, secret_of
+from taskhub.settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -71,7 +71,8 @@ async def get_caller(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Caller:
     settings = get_settings(request)
-    claims = decode_access_token(token, secret_of(settings)) if token else None
+    verifier: AccessTokenVerifier = request.app.state.verifier
+    claims = verifier.verify(token) if token else None
     if claims is None:
         raise Unauthorized("Not authenticated")
     limit = settings.rate_limit_per_minute

@@ -32,3 +32,8 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 def check(database_url: str) -> None:
     """Raise if the models and the migrated schema differ (alembic check)."""
     command.check(alembic_config(database_url))
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    """Undo migrations down to `revision` (`base`: an empty schema)."""
+    command.downgrade(alembic_config(database_url), revision)

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name)
+ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
 
 
 class ConfigError(Exception):
@@ -51,6 +54,9 @@ class Settings(BaseSettings):
     # NoDecode: a plain comma-separated list is accepted as well as a JSON array.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_log: bool = True
+    # Cache hot reads in this process when there is no Redis. Only correct while one
+    # process serves the data: `serve --workers N` turns it off unless Redis is set.
+    local_cache: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Overflow connections are closed on return, so a pool smaller than the load churns
     # connections (measured: ~150 new PostgreSQL backends per 10 s at 64 clients). Size
@@ -83,6 +89,16 @@ class Settings(BaseSettings):
             except orjson.JSONDecodeError:
                 raise ValueError("must be a JSON array or a comma-separated list") from None
         return [origin.strip() for origin in text.split(",") if origin.strip()]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `Origin: https://host[:port]`: a path or a trailing slash would
+        # never match, silently leaving CORS closed.
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return origins
 
     @property
     def is_embedded(self) -> bool:
@@ -163,7 +179,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "TASKHUB_" + str(first["loc"][0]).upper() if first["loc"] else "TASKHUB_*"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None
     except SettingsError as exc:
         # Raised before validation, e.g. a list variable that is not valid JSON.
         field = re.search(r'field "(\w+)"', str(exc))

@@ -11,6 +11,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from taskhub.kv.cache import InMemoryCache
+from taskhub.tasks.cache import TaskCache
 from tests.conftest import MakeProject, MakeTask, User
 from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
 
@@ -161,10 +163,16 @@ async def test_task_in_project_of_non_member_is_404(
     assert response.status_code == 404
 
 
+def empty_cache(app: FastAPI) -> None:
+    """Start from a cold cache: creating a task already cached it (write-through)."""
+    app.state.task_cache = TaskCache(InMemoryCache())
+
+
 async def test_get_inbox_task_issues_exactly_one_statement(
     app: FastAPI, client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
+    empty_cache(app)
 
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
@@ -183,12 +191,52 @@ async def test_get_project_task_issues_exactly_one_statement(
 ) -> None:
     project = await shared_project(bob, alice, "viewer")
     task = await make_task(bob, project_id=project["id"])
+    empty_cache(app)
 
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
 
     assert response.status_code == 200
     assert len(statements) == 1, statements
+
+
+async def test_cached_inbox_task_is_served_without_sql(
+    app: FastAPI, client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    first = await client.get(task_url(task), headers=alice.headers)
+
+    with count_statements(app) as statements:
+        response = await client.get(task_url(task), headers=alice.headers)
+
+    assert statements == []
+    assert response.content == first.content
+    assert response.headers["etag"] == first.headers["etag"]
+
+
+async def test_cached_task_is_not_served_to_another_user(
+    app: FastAPI, client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+
+    response = await client.get(task_url(task), headers=bob.headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Task not found"}
+
+
+async def test_patch_is_visible_to_the_next_get(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    await client.patch(task_url(task), json={"title": "renamed"}, headers=alice.headers)
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.json()["title"] == "renamed"
+    assert response.headers["etag"] == '"2"'
 
 
 async def test_list_statement_count_does_not_depend_on_page_size(
@@ -234,3 +282,72 @@ async def test_project_list_statement_count_does_not_depend_on_page_size(
     assert len(small.json()["items"]) == 1
     assert len(large.json()["items"]) == 5
     assert len(all_items) == len(one_item) <= 2
+
+
+async def test_member_who_leaves_loses_a_cached_project_task(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    task = await make_task(bob, project_id=project["id"])
+    for _ in range(2):  # the task and alice's roles are now both cached
+        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    removed = await client.delete(
+        f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=bob.headers
+    )
+    assert removed.status_code == 204
+
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+async def test_new_member_sees_a_cached_project_task(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    share: Any,
+    make_task: MakeTask,
+) -> None:
+    project = await make_project(bob)
+    task = await make_task(bob, project_id=project["id"])
+    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
+
+    await share(bob, project, alice, "viewer")
+    response = await client.get(task_url(task), headers=alice.headers)
+
+    assert response.status_code == 200
+
+
+async def test_first_page_reflects_a_new_task_at_once(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    await make_task(alice, title="first")
+    assert len((await client.get("/api/v1/tasks", headers=alice.headers)).json()["items"]) == 1
+
+    await make_task(alice, title="second")
+    page = (await client.get("/api/v1/tasks", headers=alice.headers)).json()
+
+    assert [t["title"] for t in page["items"]] == ["second", "first"]
+
+
+async def test_first_page_of_a_member_reflects_a_project_task_update(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    make_task: MakeTask,
+) -> None:
+    project = await shared_project(bob, alice, "viewer")
+    task = await make_task(bob, project_id=project["id"], title="old")
+    assert (await client.get("/api/v1/tasks", headers=alice.headers)).json()["items"]
+
+    await client.patch(task_url(task), json={"title": "new"}, headers=bob.headers)
+    page = (await client.get("/api/v1/tasks", headers=alice.headers)).json()
+
+    assert [t["title"] for t in page["items"]] == ["new"]

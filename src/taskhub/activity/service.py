@@ -56,7 +56,7 @@ async def record_activity(session: AsyncSession, message: OutboxMessage) -> None
 async def list_activity(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
 ) -> list[ActivityOut]:
-    if (await session.execute(visible_task(user_id, task_id))).first() is None:
+    if await visible_task(session, user_id, task_id) is None:
         raise NotFound("Task")
     rows = await session.scalars(
         select(TaskActivity)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,6 +15,9 @@ from prometheus_client import (
     multiprocess,
 )
 
+from taskhub.jobs.metrics import refresh_outbox_gauges
+from taskhub.ops.logging import get_logger
+
 REQUESTS = Counter(
     "taskhub_http_requests_total",
     "HTTP requests by method, route template and status",
@@ -21,16 +25,30 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram(
     "taskhub_http_request_duration_seconds",
-    "HTTP request latency by method and route template",
-    ["method", "route"],
+    "HTTP request latency by method, route template and status",
+    ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
 router = APIRouter()
 
 
+SCRAPE_TIMEOUT_SECONDS = 2.0
+log = get_logger(__name__)
+
+
+async def _refresh_job_gauges(request: Request) -> None:
+    """Outbox counts (queue depth by job and status), read now; stale if the database is down."""
+    try:
+        async with asyncio.timeout(SCRAPE_TIMEOUT_SECONDS):
+            await refresh_outbox_gauges(request.app.state.db)
+    except Exception as exc:  # the request metrics are still worth serving
+        log.warning("metrics_outbox_unavailable", error=type(exc).__name__)
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    await _refresh_job_gauges(request)
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # Several uvicorn workers: aggregate the per-process files, or each scrape would
         # see only the worker that happened to answer it.

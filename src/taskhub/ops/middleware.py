@@ -21,10 +21,14 @@ from taskhub.ops.metrics import LATENCY, REQUESTS
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 DOCS_PATHS = ("/docs", "/redoc")
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Swagger UI and ReDoc load from jsDelivr; ReDoc also wants Google Fonts and runs its
+# search index in a blob: worker.
 DOCS_CSP = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"frame-ancestors 'none'"
 )
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -82,8 +86,9 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             method = scope["method"]
-            REQUESTS.labels(method, template, str(status_code)).inc()
-            LATENCY.labels(method, template).observe(elapsed)
+            status = str(status_code)
+            REQUESTS.labels(method, template, status).inc()
+            LATENCY.labels(method, template, status).observe(elapsed)
             if self.access_log_enabled:
                 access_log.info(
                     "request",

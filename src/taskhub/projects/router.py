@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
 
 from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
 from taskhub.pagination import Page
@@ -18,6 +20,14 @@ from taskhub.routing import (
     error_responses,
     parse_id,
 )
+from taskhub.tasks.cache import TaskCache
+
+
+async def _memberships_changed(request: Request, user_ids: list[uuid.UUID]) -> None:
+    """After the commit: cached roles and task lists of these users are stale."""
+    cache: TaskCache = request.app.state.task_cache
+    await cache.memberships_changed(user_ids)
+
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -41,10 +51,15 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
     },
 )
 async def create_project(
-    body: ProjectCreate, caller: CallerDep, session: SessionDep, response: Response
+    body: ProjectCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    response: Response,
+    request: Request,
 ) -> ProjectOut:
     project = await service.create_project(session, caller.user_id, body)
     await session.commit()
+    await _memberships_changed(request, [caller.user_id])
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
     return project
 
@@ -88,9 +103,12 @@ async def update_project(
     operation_id="delete_project",
     responses=WRITE_ERRORS,
 )
-async def delete_project(project_id: PathId, caller: CallerDep, session: SessionDep) -> Response:
-    await service.delete_project(session, parse_id(project_id, "Project"), caller.user_id)
+async def delete_project(
+    project_id: PathId, caller: CallerDep, session: SessionDep, request: Request
+) -> Response:
+    members = await service.delete_project(session, parse_id(project_id, "Project"), caller.user_id)
     await session.commit()
+    await _memberships_changed(request, members)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -128,7 +146,12 @@ async def list_members(
     },
 )
 async def put_member(
-    project_id: PathId, user_id: PathId, body: MemberPut, caller: CallerDep, session: SessionDep
+    project_id: PathId,
+    user_id: PathId,
+    body: MemberPut,
+    caller: CallerDep,
+    session: SessionDep,
+    request: Request,
 ) -> MemberOut:
     member = await service.put_member(
         session,
@@ -138,6 +161,7 @@ async def put_member(
         body.role,
     )
     await session.commit()
+    await _memberships_changed(request, [member.user_id])
     return member
 
 
@@ -151,10 +175,10 @@ async def put_member(
     },
 )
 async def remove_member(
-    project_id: PathId, user_id: PathId, caller: CallerDep, session: SessionDep
+    project_id: PathId, user_id: PathId, caller: CallerDep, session: SessionDep, request: Request
 ) -> Response:
-    await service.remove_member(
-        session, parse_id(project_id, "Project"), caller.user_id, parse_id(user_id, "Member")
-    )
+    member_id = parse_id(user_id, "Member")
+    await service.remove_member(session, parse_id(project_id, "Project"), caller.user_id, member_id)
     await session.commit()
+    await _memberships_changed(request, [member_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -138,10 +138,21 @@ async def update_project(
     return _out(project, Role.owner)
 
 
-async def delete_project(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
+async def delete_project(
+    session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Delete the project (its tasks cascade); return who were its members."""
     project = await _owned(session, project_id, user_id)
+    members = list(
+        (
+            await session.scalars(
+                select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)
+            )
+        ).all()
+    )
     await session.delete(project)
     await session.flush()
+    return members
 
 
 async def list_members(

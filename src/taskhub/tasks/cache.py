@@ -99,7 +99,9 @@ class TaskCache:
             roles: dict[str, str] = orjson.loads(raw)
             return roles
         roles = await load()
-        await self._cache.put_for_generation(key, gen_key, generation, orjson.dumps(roles), ROLES_TTL)
+        await self._cache.put_for_generation(
+            key, gen_key, generation, orjson.dumps(roles), ROLES_TTL
+        )
         return roles
 
     async def first_page(

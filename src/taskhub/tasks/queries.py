@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.types import Boolean
 
 from taskhub.errors import Invalid
-from taskhub.projects.models import ProjectMember
-from taskhub.tasks.models import Task
+from taskhub.projects.models import ProjectMember, Role
+from taskhub.tasks.models import TASKS, Task
 
 
 def in_inbox_of(user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -28,20 +30,51 @@ def membership_join(user_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(ProjectMember.project_id == Task.project_id, ProjectMember.user_id == user_id)
 
 
-def visible_task(user_id: uuid.UUID, task_id: uuid.UUID) -> Any:
-    """One task with the caller's role in its project (None in the inbox), if visible.
+_USER = bindparam("user_id", type_=Uuid())
+_TASK = bindparam("task_id", type_=Uuid())
+_VISIBLE_CONDITION = and_(
+    Task.id == _TASK,
+    or_(
+        and_(Task.project_id.is_(None), Task.owner_id == _USER), ProjectMember.user_id.is_not(None)
+    ),
+)
+_MEMBERSHIP_OF_CALLER = and_(
+    ProjectMember.project_id == Task.project_id, ProjectMember.user_id == _USER
+)
 
-    One statement: the membership is an outer join, so an inbox task and a project
-    task are both answered by a single primary-key lookup plus an index probe.
-    """
-    return (
-        select(Task, ProjectMember.role)
-        .outerjoin(ProjectMember, membership_join(user_id))
-        .where(
-            Task.id == task_id,
-            or_(in_inbox_of(user_id), ProjectMember.user_id.is_not(None)),
-        )
-    )
+# One task with the caller's role in its project (None in the inbox), if visible. One
+# statement: the membership is an outer join, so either kind of task costs a primary-key
+# lookup plus an index probe. Built once with bound parameters: constructing the
+# expression per request cost more CPU than executing it.
+VISIBLE_TASK_ROW = (
+    select(*TASKS.columns, ProjectMember.role)
+    .select_from(TASKS)
+    .outerjoin(ProjectMember, _MEMBERSHIP_OF_CALLER)
+    .where(_VISIBLE_CONDITION)
+)
+_VISIBLE_TASK_ENTITY = (
+    select(Task, ProjectMember.role)
+    .outerjoin(ProjectMember, _MEMBERSHIP_OF_CALLER)
+    .where(_VISIBLE_CONDITION)
+)
+
+
+async def visible_task(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> tuple[Task, Role | None] | None:
+    """The ORM task (for writes) and the caller's role, or None if not visible."""
+    row = (
+        await session.execute(_VISIBLE_TASK_ENTITY, {"user_id": user_id, "task_id": task_id})
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def visible_task_row(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> RowMapping | None:
+    """The task's columns and the caller's `role` as a plain row (for reads), or None."""
+    result = await session.execute(VISIBLE_TASK_ROW, {"user_id": user_id, "task_id": task_id})
+    return result.mappings().first()
 
 
 class LabelContains(ColumnElement[bool]):
@@ -105,11 +138,13 @@ class Ordering:
         ident = entity.id.desc() if self.descending else entity.id.asc()
         return [col, ident]
 
-    def key_of(self, task: Task) -> list[Any]:
-        value = getattr(task, self.field)
+    def key_of(self, task: Any) -> list[Any]:
+        """The cursor key of `task` (a row mapping or an object with the columns)."""
+        value = task[self.field] if isinstance(task, Mapping) else getattr(task, self.field)
+        ident = task["id"] if isinstance(task, Mapping) else task.id
         if isinstance(value, datetime):
             value = value.isoformat()
-        return [value, str(task.id)]
+        return [value, str(ident)]
 
     def parse_key(self, raw: list[Any]) -> tuple[Any, uuid.UUID]:
         value, ident = raw

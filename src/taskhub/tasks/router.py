@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
+from taskhub.errors import NotFound
 from taskhub.pagination import Page
 from taskhub.routing import (
     BODY_ERRORS,
@@ -19,6 +20,8 @@ from taskhub.routing import (
     parse_id,
 )
 from taskhub.tasks import service
+from taskhub.tasks.cache import TaskCache
+from taskhub.tasks.encode import encode_page, encode_task
 from taskhub.tasks.schemas import (
     SearchText,
     TaskCreate,
@@ -27,6 +30,9 @@ from taskhub.tasks.schemas import (
     TaskUpdate,
     UtcTimestamp,
 )
+
+JSON = "application/json"
+DEFAULT_FILTERS = service.TaskFilters()
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -61,9 +67,31 @@ def parse_if_match(value: str | None) -> service.Expected:
     return frozenset(versions)
 
 
-def _with_etag(response: Response, task: TaskOut) -> TaskOut:
-    response.headers["ETag"] = f'"{task.version}"'
-    return task
+def _task_response(
+    body: bytes, version: int, status_code: int = 200, location: str | None = None
+) -> Response:
+    headers = {"ETag": f'"{version}"'}
+    if location is not None:
+        headers["Location"] = location
+    return Response(body, status_code=status_code, media_type=JSON, headers=headers)
+
+
+def _cache(request: Request) -> TaskCache:
+    cache: TaskCache = request.app.state.task_cache
+    return cache
+
+
+async def _after_write(request: Request, write: service.TaskWrite) -> bytes | None:
+    """After the commit, before answering: the caches must not outlive the old version."""
+    cache = _cache(request)
+    body = None
+    if write.row is not None:
+        body = encode_task(write.row)
+        row = write.row
+        await cache.store(row["id"], row["owner_id"], row["project_id"], row["version"], body)
+    await cache.forget(write.forget)
+    await cache.lists_changed(write.audience)
+    return body
 
 
 @router.post(
@@ -78,12 +106,16 @@ def _with_etag(response: Response, task: TaskOut) -> TaskOut:
     },
 )
 async def create_task(
-    body: TaskCreate, caller: CallerDep, session: SessionDep, response: Response
-) -> TaskOut:
-    task = await service.create_task(session, caller.user_id, body)
+    body: TaskCreate, caller: CallerDep, session: SessionDep, request: Request
+) -> Response:
+    write = await service.create_task(session, caller.user_id, body)
     await session.commit()
-    response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    return _with_etag(response, task)
+    encoded = await _after_write(request, write)
+    assert write.row is not None
+    assert encoded is not None
+    return _task_response(
+        encoded, write.row["version"], 201, location=f"/api/v1/tasks/{write.row['id']}"
+    )
 
 
 @router.get(
@@ -95,6 +127,7 @@ async def create_task(
 async def list_tasks(
     caller: CallerDep,
     session: ReaderDep,
+    request: Request,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     done: bool | None = None,
@@ -104,7 +137,7 @@ async def list_tasks(
     due_before: UtcTimestamp | None = None,
     q: Annotated[SearchText | None, Query(max_length=200)] = None,
     order_by: TaskOrder = "-created_at",
-) -> Page[TaskOut]:
+) -> Response:
     filters = service.TaskFilters(
         done=done,
         project_id=parse_id(project_id, "Project") if project_id is not None else None,
@@ -114,16 +147,40 @@ async def list_tasks(
         q=q,
         order_by=order_by,
     )
-    page = await service.list_tasks(session, caller.user_id, filters, limit, cursor)
-    return Page(items=page.items, next_cursor=page.next_cursor)
+
+    async def load() -> bytes:
+        page = await service.list_tasks(session, caller.user_id, filters, limit, cursor)
+        return encode_page(page.rows, page.next_cursor)
+
+    if cursor is None and filters == DEFAULT_FILTERS:  # the hot first page
+        body = await _cache(request).first_page(caller.user_id, limit, load)
+    else:
+        body = await load()
+    return Response(body, media_type=JSON)
 
 
 @router.get("/{task_id}", response_model=TaskOut, operation_id="get_task", responses=NOT_FOUND)
 async def get_task(
-    task_id: PathId, caller: CallerDep, session: ReaderDep, response: Response
-) -> TaskOut:
-    task = await service.get_task(session, caller.user_id, parse_id(task_id, "Task"))
-    return _with_etag(response, task)
+    task_id: PathId, caller: CallerDep, session: ReaderDep, request: Request
+) -> Response:
+    ident = parse_id(task_id, "Task")
+    cache = _cache(request)
+    cached = await cache.get(ident)
+    if cached is not None:
+        if cached.project_id is None:
+            visible = cached.owner_id == str(caller.user_id)
+        else:
+            roles = await cache.roles(
+                caller.user_id, lambda: service.roles_of(session, caller.user_id)
+            )
+            visible = cached.project_id in roles
+        if not visible:
+            raise NotFound("Task")
+        return _task_response(cached.body, cached.version)
+    row = await service.get_task_row(session, caller.user_id, ident)
+    body = encode_task(row)
+    await cache.store(row["id"], row["owner_id"], row["project_id"], row["version"], body)
+    return _task_response(body, row["version"])
 
 
 @router.patch(
@@ -141,14 +198,17 @@ async def update_task(
     body: TaskUpdate,
     caller: CallerDep,
     session: SessionDep,
-    response: Response,
+    request: Request,
     if_match: IfMatch = None,
-) -> TaskOut:
-    task = await service.update_task(
+) -> Response:
+    write = await service.update_task(
         session, caller.user_id, parse_id(task_id, "Task"), body, parse_if_match(if_match)
     )
     await session.commit()
-    return _with_etag(response, task)
+    encoded = await _after_write(request, write)
+    assert write.row is not None
+    assert encoded is not None
+    return _task_response(encoded, write.row["version"])
 
 
 @router.delete(
@@ -158,10 +218,15 @@ async def update_task(
     responses={**WRITE_ERRORS, **error_responses(412)},
 )
 async def delete_task(
-    task_id: PathId, caller: CallerDep, session: SessionDep, if_match: IfMatch = None
+    task_id: PathId,
+    caller: CallerDep,
+    session: SessionDep,
+    request: Request,
+    if_match: IfMatch = None,
 ) -> Response:
-    await service.delete_task(
+    write = await service.delete_task(
         session, caller.user_id, parse_id(task_id, "Task"), parse_if_match(if_match)
     )
     await session.commit()
+    await _after_write(request, write)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, or_, select, union_all, update
+from sqlalchemy import (
+    RowMapping,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -27,6 +37,7 @@ from taskhub.tasks.queries import (
     like_escape,
     membership_join,
     visible_task,
+    visible_task_row,
 )
 from taskhub.tasks.schemas import TaskCreate, TaskOut, TaskUpdate
 
@@ -58,8 +69,18 @@ class TaskFilters:
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    items: list[TaskOut]
+    rows: list[RowMapping]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWrite:
+    """What a committed write changed, for the caller to answer and to invalidate caches."""
+
+    row: RowMapping | None  # the task as written; None when it was deleted
+    owner_id: uuid.UUID
+    forget: tuple[uuid.UUID, ...] = ()  # other tasks changed or deleted with it
+    audience: frozenset[uuid.UUID] = frozenset()  # users whose lists now differ
 
 
 def to_out(task: Task) -> TaskOut:
@@ -69,10 +90,10 @@ def to_out(task: Task) -> TaskOut:
 async def _load(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
 ) -> tuple[Task, Role | None]:
-    row = (await session.execute(visible_task(user_id, task_id))).first()
-    if row is None:
+    found = await visible_task(session, user_id, task_id)
+    if found is None:
         raise NotFound("Task")
-    return row[0], row[1]
+    return found
 
 
 def _require_write(role: Role | None, task: Task) -> None:
@@ -86,9 +107,34 @@ def _check_expected(task: Task, expected: Expected) -> None:
         raise PreconditionFailed("Task was modified (version mismatch)")
 
 
-async def get_task(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskOut:
-    task, _ = await _load(session, user_id, task_id)
-    return to_out(task)
+async def get_task_row(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> RowMapping:
+    """The visible task's columns (one statement); NotFound otherwise."""
+    row = await visible_task_row(session, user_id, task_id)
+    if row is None:
+        raise NotFound("Task")
+    return row
+
+
+async def roles_of(session: AsyncSession, user_id: uuid.UUID) -> dict[str, str]:
+    """Project id -> the caller's role, for checking cached project tasks."""
+    rows = await session.execute(
+        select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user_id)
+    )
+    return {str(project_id): str(role) for project_id, role in rows}
+
+
+async def audience(
+    session: AsyncSession, owner_id: uuid.UUID, project_ids: set[uuid.UUID | None]
+) -> set[uuid.UUID]:
+    """Users whose default list shows tasks of these places (inbox owner, members)."""
+    users: set[uuid.UUID] = {owner_id} if None in project_ids else set()
+    projects = [p for p in project_ids if p is not None]
+    if projects:
+        members = await session.scalars(
+            select(ProjectMember.user_id).where(ProjectMember.project_id.in_(projects))
+        )
+        users.update(members)
+    return users
 
 
 async def _require_project_writer(
@@ -108,10 +154,10 @@ async def _check_parent(
     project_id: uuid.UUID | None,
     owner_id: uuid.UUID,
 ) -> None:
-    row = (await session.execute(visible_task(user_id, parent_id))).first()
-    if row is None:
+    found = await visible_task(session, user_id, parent_id)
+    if found is None:
         raise NotFound("Task")
-    parent, role = row[0], row[1]
+    parent, role = found
     # The parent is a reference in the body, not the resource being changed: a parent
     # the caller may only read is an invalid value (422), like one in another project.
     if parent.project_id is not None and (role is None or not role.can_write_tasks):
@@ -146,7 +192,7 @@ async def _next_position(
     return select(func.coalesce(func.max(Task.position), 0) + 1).where(place).scalar_subquery()
 
 
-async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreate) -> TaskOut:
+async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreate) -> TaskWrite:
     if data.project_id is not None:
         await _require_project_writer(session, user_id, data.project_id)
     if data.parent_id is not None:
@@ -173,7 +219,8 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
     }
     result = await session.execute(TASKS.insert().values(values).returning(*TASKS.columns))
     row = result.mappings().one()
-    return TaskOut.model_validate(dict(row))
+    users = await audience(session, user_id, {data.project_id})
+    return TaskWrite(row=row, owner_id=user_id, audience=frozenset(users))
 
 
 async def _creates_cycle(session: AsyncSession, task_id: uuid.UUID, new_parent: uuid.UUID) -> bool:
@@ -249,14 +296,16 @@ async def update_task(
     task_id: uuid.UUID,
     data: TaskUpdate,
     expected: Expected,
-) -> TaskOut:
+) -> TaskWrite:
     for _ in range(WRITE_RETRIES):
         task, role = await _load(session, user_id, task_id)
         _require_write(role, task)
         _check_expected(task, expected)
         changes = await _plan_changes(session, user_id, task, data)
         if not changes:
-            return to_out(task)
+            current = await visible_task_row(session, user_id, task.id)
+            assert current is not None
+            return TaskWrite(row=current, owner_id=task.owner_id)
         changes["updated_at"] = utcnow()
         changes["version"] = Task.version + 1
         result = await session.execute(
@@ -267,11 +316,16 @@ async def update_task(
         )
         row = result.mappings().one_or_none()
         if row is not None:
+            moved: list[uuid.UUID] = []
             if "project_id" in changes:
-                await _move_subtree(session, task.id, changes)
+                moved = await _move_subtree(session, task.id, changes)
             _record_activity(session, task, user_id, changes)
+            users = await audience(session, task.owner_id, {task.project_id})
+            users |= await audience(session, row["owner_id"], {row["project_id"]})
             session.expire_all()
-            return TaskOut.model_validate(dict(row))
+            return TaskWrite(
+                row=row, owner_id=row["owner_id"], forget=tuple(moved), audience=frozenset(users)
+            )
         if isinstance(expected, frozenset):
             raise PreconditionFailed("Task was modified (version mismatch)")
         session.expire_all()  # lost a race without If-Match: re-read and re-apply
@@ -295,10 +349,12 @@ def _record_activity(
     )
 
 
-async def _move_subtree(session: AsyncSession, task_id: uuid.UUID, changes: dict[str, Any]) -> None:
+async def _move_subtree(
+    session: AsyncSession, task_id: uuid.UUID, changes: dict[str, Any]
+) -> list[uuid.UUID]:
     ids = await _descendant_ids(session, task_id)
     if not ids:
-        return
+        return ids
     moved: dict[str, Any] = {
         "project_id": changes["project_id"],
         "updated_at": changes["updated_at"],
@@ -307,14 +363,17 @@ async def _move_subtree(session: AsyncSession, task_id: uuid.UUID, changes: dict
     if "owner_id" in changes:
         moved["owner_id"] = changes["owner_id"]
     await session.execute(update(TASKS).where(Task.id.in_(ids)).values(moved))
+    return ids
 
 
 async def delete_task(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected
-) -> None:
+) -> TaskWrite:
     task, role = await _load(session, user_id, task_id)
     _require_write(role, task)
     _check_expected(task, expected)
+    subtasks = await _descendant_ids(session, task.id)  # deleted by the cascade
+    users = await audience(session, task.owner_id, {task.project_id})
     condition = [Task.id == task.id]
     versioned = isinstance(expected, frozenset)
     if versioned:
@@ -324,6 +383,9 @@ async def delete_task(
         if versioned:
             raise PreconditionFailed("Task was modified (version mismatch)")
         raise NotFound("Task")
+    return TaskWrite(
+        row=None, owner_id=task.owner_id, forget=(task.id, *subtasks), audience=frozenset(users)
+    )
 
 
 def _filtered(query: Any, filters: TaskFilters) -> Any:
@@ -377,18 +439,43 @@ async def list_tasks(
     if filters.project_id is not None:
         if await role_in(session, filters.project_id, user_id) is None:
             raise NotFound("Project")
-        statement = branch(select(Task).where(Task.project_id == filters.project_id))
+        statement = branch(select(TASKS).where(Task.project_id == filters.project_id))
     else:
-        # Two index ranges (the inbox, the caller's projects), each already ordered and
-        # cut to one page, then merged: the plan never visits other users' rows.
-        inbox = branch(select(Task).where(in_inbox_of(user_id))).subquery()
-        shared = branch(select(Task).join(ProjectMember, membership_join(user_id))).subquery()
-        merged = union_all(select(inbox), select(shared)).subquery("visible")
-        row = aliased(Task, merged)
-        statement = select(row).order_by(*ordering.order_clause(row)).limit(limit + 1)
-    tasks = list((await session.scalars(statement)).all())
-    items = [to_out(t) for t in tasks[:limit]]
+        statement = _merged_visible_page(session, user_id, ordering, branch, limit)
+    rows = list((await session.execute(statement)).mappings().all())
     next_cursor = None
-    if len(tasks) > limit:
-        next_cursor = encode_cursor(fp, ordering.key_of(tasks[limit - 1]))
-    return TaskPage(items=items, next_cursor=next_cursor)
+    if len(rows) > limit:
+        next_cursor = encode_cursor(fp, ordering.key_of(rows[limit - 1]))
+    return TaskPage(rows=rows[:limit], next_cursor=next_cursor)
+
+
+def _merged_visible_page(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    ordering: Ordering,
+    branch: Any,
+    limit: int,
+) -> Any:
+    """One page over the caller's inbox and projects, never touching other users' rows.
+
+    Each place is an index range already in list order, cut to one page before the
+    merge. On PostgreSQL the per-project cut is a LATERAL join, so a project with
+    100,000 tasks contributes 21 index entries rather than a sort of all of them;
+    SQLite has no LATERAL and takes the join (fine at embedded scale).
+    """
+    inbox = branch(select(TASKS).where(in_inbox_of(user_id))).subquery()
+    members = ProjectMember.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        per_project = branch(select(TASKS).where(Task.project_id == members.c.project_id)).lateral(
+            "per_project"
+        )
+        shared = (
+            select(per_project)
+            .select_from(members.join(per_project, true()))
+            .where(members.c.user_id == user_id)
+            .subquery()
+        )
+    else:
+        shared = branch(select(TASKS).join(ProjectMember, membership_join(user_id))).subquery()
+    merged = union_all(select(inbox), select(shared)).subquery("visible")
+    return select(merged).order_by(*ordering.order_clause(merged.c)).limit(limit + 1)
