@@ -23,6 +23,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things in place
         compare_type=True,
+        compare_server_default=True,
         literal_binds=connection is None,
     )
 

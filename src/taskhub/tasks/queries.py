@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, literal, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from taskhub.errors import Invalid
@@ -78,27 +80,40 @@ async def visible_task_row(
 
 
 class LabelContains(ColumnElement[bool]):
-    """`labels` (a JSON array) contains `label`; compiled per dialect."""
+    """`labels` (a JSON array) contains the bound `needle`; compiled per dialect.
+
+    The needle is a bound parameter that takes part in SQLAlchemy's statement cache key,
+    so one compiled statement serves every label. Its value is the label itself on
+    SQLite and a one-element JSON array on PostgreSQL (see `label_param`).
+    """
 
     inherit_cache = True
     type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("needle", InternalTraversal.dp_clauseelement),
+    ]
 
-    def __init__(self, column: ColumnClause[Any] | Any, label: str) -> None:
+    def __init__(self, column: ColumnClause[Any] | Any, needle: BindParameter[Any]) -> None:
         self.column = column
-        self.needle = label
+        self.needle = needle
+
+
+def label_param(dialect: str, label: str) -> str:
+    return orjson.dumps([label]).decode() if dialect == "postgresql" else label
 
 
 @compiles(LabelContains, "postgresql")
 def _label_contains_pg(element: LabelContains, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    needle = compiler.process(literal(orjson.dumps([element.needle]).decode()), **kw)
+    needle = compiler.process(element.needle, **kw)
     return f"({column} @> CAST({needle} AS JSONB))"
 
 
 @compiles(LabelContains, "sqlite")
 def _label_contains_sqlite(element: LabelContains, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    value = compiler.process(literal(element.needle), **kw)
+    value = compiler.process(element.needle, **kw)
     # Both parts are compiled SQL (a column and a bound parameter), never user text.
     return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608
 
@@ -168,7 +183,7 @@ class Ordering:
         except (ValueError, TypeError, OverflowError):
             raise Invalid("Malformed cursor", loc=("query", "cursor")) from None
 
-    def after(self, value: Any, last_id: uuid.UUID, entity: Any = Task) -> ColumnElement[bool]:
+    def after(self, value: Any, last_id: Any, entity: Any = Task) -> ColumnElement[bool]:
         """Rows strictly after (value, last_id) in this order: the keyset condition."""
         col = self.column(entity)
         ident = entity.id
