@@ -5,11 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults fuzz codegen
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults fuzz codegen cluster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -62,6 +61,13 @@ bench-smoke: bench-deps ## 2 s per scenario: proves the harness works, asserts n
 
 faults: install ## kill -9 / SIGTERM / PostgreSQL-crash scenarios on SQLite and PostgreSQL
 	$(BIN)/python -m faults.run
+
+# Two API instances behind nginx, a Celery worker and beat under supervisord, against
+# the local PostgreSQL and Redis: the deploy/compose.yaml topology without Docker.
+cluster: install
+	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
+	@$(BIN)/python -c 'import supervisor' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,cluster]'
+	deploy/cluster/start
 
 clean:
 	rm -rf $(VENV) .taskhub .mypy_cache .ruff_cache
