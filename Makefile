@@ -20,7 +20,7 @@ run: install ## serve on http://127.0.0.1:8000 with the embedded SQLite database
 migrate: install
 	$(BIN)/taskhub migrate
 
-test: install lint typecheck test-sqlite test-postgres ## everything CI runs
+test: install lint typecheck test-sqlite test-postgres fuzz ## everything CI runs
 
 LINTED := src tests migrations bench faults fuzz
 
