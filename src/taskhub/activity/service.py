@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, Uuid, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.activity.models import TaskActivity
 from taskhub.activity.schemas import ActivityOut
+from taskhub.db import JSONList, UTCDateTime
 from taskhub.errors import NotFound
 from taskhub.jobs.models import OutboxMessage
 from taskhub.tasks.models import Task
@@ -30,27 +33,29 @@ def activity_payload(
 
 
 async def record_activity(session: AsyncSession, message: OutboxMessage) -> None:
-    """Job body: one activity entry per message, at most once (source_id is unique)."""
+    """Job body: one activity entry per message, at most once, in one statement.
+
+    INSERT ... SELECT FROM tasks writes nothing if the task was deleted before the job
+    ran, and ON CONFLICT (source_id) DO NOTHING makes a redelivery a no-op even if the
+    outbox row was purged meanwhile.
+    """
     payload = message.payload
-    task_id = uuid.UUID(payload["task_id"])
-    if await session.scalar(select(Task.id).where(Task.id == task_id)) is None:
-        return  # the task was deleted before the job ran; nothing to annotate
-    already = await session.scalar(
-        select(TaskActivity.id).where(TaskActivity.source_id == message.id)
+    source = select(
+        literal(uuid.uuid4(), Uuid()),
+        Task.id,
+        literal(uuid.UUID(payload["actor_id"]), Uuid()),
+        literal(str(payload["action"]), String()),
+        literal(payload.get("changes", {}), JSONList),
+        literal(message.id, Uuid()),
+        literal(message.created_at, UTCDateTime()),
+    ).where(Task.id == uuid.UUID(payload["task_id"]))
+    columns = ["id", "task_id", "actor_id", "action", "changes", "source_id", "created_at"]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(TaskActivity)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["source_id"])
     )
-    if already is not None:
-        return
-    session.add(
-        TaskActivity(
-            task_id=task_id,
-            actor_id=uuid.UUID(payload["actor_id"]),
-            action=payload["action"],
-            changes=payload.get("changes", {}),
-            source_id=message.id,
-            created_at=message.created_at,
-        )
-    )
-    await session.flush()
 
 
 async def list_activity(

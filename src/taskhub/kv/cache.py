@@ -17,6 +17,8 @@ Every method fails open on Redis: a miss, or a write that does nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import math
 import time
@@ -255,6 +257,12 @@ return 1
 # KEYS = gen_key. ARGV = generation ttl in ms.
 _BUMP = _LUA_COMMON + "fresh(KEYS[1], ARGV[1])\nreturn 1\n"
 
+# After a lost invalidation: how often the new epoch is retried, how long a write waits
+# for it, and when the second epoch follows the first.
+EPOCH_RETRY_SECONDS = 0.1
+EPOCH_WRITE_WAIT_SECONDS = 0.05
+EPOCH_SETTLE_SECONDS = 1.0
+
 _TOMBSTONE = b"0:~:"
 _FAILED = object()
 
@@ -264,7 +272,16 @@ def _ms(seconds: float) -> int:
 
 
 class RedisCache:
-    """The `Cache` on Redis, shared by every instance; keys live under `prefix`."""
+    """The `Cache` on Redis, shared by every instance; keys live under `prefix`.
+
+    An invalidation this instance could not deliver (Redis failing, or the breaker open
+    after a recent failure, while other instances may still read Redis) is made good by
+    a new epoch. Until that epoch is delivered this instance neither reads nor writes the
+    cache, a background task retries it every `retry_interval`, and a write waits up to
+    `write_wait` for it, so a write made just after Redis returns is delivered before
+    the request answers. A second epoch `settle` seconds later discards what readers
+    that loaded a row before the lost write stored under the first one.
+    """
 
     def __init__(
         self,
@@ -272,12 +289,21 @@ class RedisCache:
         *,
         prefix: str = "taskhub:c:",
         generation_ttl: float = DEFAULT_GENERATION_TTL,
+        retry_interval: float = EPOCH_RETRY_SECONDS,
+        write_wait: float = EPOCH_WRITE_WAIT_SECONDS,
+        settle: float = EPOCH_SETTLE_SECONDS,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._epoch_key = prefix + "@epoch"
         self._generation_ttl_ms = _ms(generation_ttl)
-        self._undelivered = False  # a write failed: start a new epoch when Redis is back
+        self._retry_interval = retry_interval
+        self._write_wait = write_wait
+        self._settle = settle
+        self._undelivered = False  # an invalidation was lost: a new epoch is owed
+        self._delivery: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # a writer asks the delivery task to try now
+        self._delivered = asyncio.Event()
         client = redis.client
         self._new_epoch = client.register_script(_NEW_EPOCH)
         self._get_versioned_script = client.register_script(_GET_VERSIONED)
@@ -295,7 +321,6 @@ class RedisCache:
 
     async def tombstone(self, key: str, ttl: float) -> None:
         async def op(client: Redis) -> bool:
-            await self._deliver_epoch(client)
             await client.set(self._prefix + key, _TOMBSTONE, px=_ms(ttl))
             return True
 
@@ -303,7 +328,6 @@ class RedisCache:
 
     async def evict(self, key: str) -> None:
         async def op(client: Redis) -> bool:
-            await self._deliver_epoch(client)
             await client.delete(self._prefix + key)
             return True
 
@@ -326,20 +350,18 @@ class RedisCache:
 
     async def bump(self, gen_key: str) -> None:
         async def op(client: Redis) -> bool:
-            await self._deliver_epoch(client)
             await self._bump_script(keys=[self._prefix + gen_key], args=[self._generation_ttl_ms])
             return True
 
         await self._guard_write(op)
 
-    async def _deliver_epoch(self, client: Redis) -> None:
-        if self._undelivered:
-            await self._new_epoch(keys=[self._epoch_key], args=[], client=client)
-            self._undelivered = False
-
     async def _read(self, script: AsyncScript, keys: list[str], args: list[int]) -> object:
+        if self._undelivered:
+            # Entries of the current epoch may predate a write this instance lost.
+            self._start_delivery()
+            return None
+
         async def op(client: Redis) -> object:
-            await self._deliver_epoch(client)
             full_keys = [self._epoch_key, *(self._prefix + k for k in keys)]
             return await script(keys=full_keys, args=args, client=client)
 
@@ -349,15 +371,71 @@ class RedisCache:
         self, script: AsyncScript, keys: list[str], args: Sequence[int | bytes]
     ) -> bool:
         async def op(client: Redis) -> bool:
-            await self._deliver_epoch(client)
             full_keys = [self._epoch_key, *(self._prefix + k for k in keys)]
             return bool(await script(keys=full_keys, args=list(args), client=client))
 
         return await self._guard_write(op)
 
     async def _guard_write(self, op: Callable[[Redis], Awaitable[bool]]) -> bool:
+        if not self._redis.available:
+            # The breaker skips Redis, but other instances may be reading it right now.
+            self._lost()
+        if self._undelivered and not await self._delivered_soon():
+            return False
         result = await self._redis.call(op, _FAILED)
         if result is _FAILED:
-            self._undelivered = True
+            self._lost()
             return False
         return bool(result)
+
+    # Epoch delivery -------------------------------------------------------------------
+
+    def _lost(self) -> None:
+        self._owe_epoch()
+        self._start_delivery()
+
+    def _owe_epoch(self) -> None:
+        if not self._undelivered:
+            self._undelivered = True
+            self._delivered.clear()
+
+    def _start_delivery(self) -> None:
+        if self._delivery is None or self._delivery.done():
+            self._delivery = self._redis.spawn(self._deliver())
+
+    async def _delivered_soon(self) -> bool:
+        """Ask for the epoch now; True if it was delivered within `write_wait`."""
+        self._start_delivery()
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._delivered.wait(), self._write_wait)
+        return not self._undelivered
+
+    async def _deliver(self) -> None:
+        loop = asyncio.get_running_loop()
+        settle_at: float | None = None
+        while True:
+            self._wake.clear()
+            if self._undelivered:
+                if await self._redis.call(self._start_epoch, False, force=True):
+                    self._undelivered = False
+                    self._delivered.set()
+                    settle_at = loop.time() + self._settle
+                    continue
+                wait = self._retry_interval
+            elif settle_at is None:
+                return
+            else:
+                wait = settle_at - loop.time()
+                if wait <= 0:
+                    if await self._redis.call(self._start_epoch, False, force=True):
+                        settle_at = None  # done, unless a write was lost meanwhile
+                    else:
+                        self._owe_epoch()
+                    continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _start_epoch(self, client: Redis) -> bool:
+        await self._new_epoch(keys=[self._epoch_key], args=[], client=client)
+        return True

@@ -8,9 +8,10 @@ outage (down, back), never one per request.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -57,6 +58,7 @@ class GuardedRedis:
         self._open_until = 0.0
         self._down = False
         self._probing = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self._log = get_logger("taskhub.kv")
 
     @classmethod
@@ -68,11 +70,21 @@ class GuardedRedis:
         """False while the breaker is open (Redis failed less than `cooldown` ago)."""
         return not self._down
 
-    async def call(self, op: Callable[[Redis], Awaitable[T]], fallback: T) -> T:
-        """`await op(client)`, or `fallback` if Redis is failing or was failing just now."""
+    async def call(
+        self, op: Callable[[Redis], Awaitable[T]], fallback: T, *, force: bool = False
+    ) -> T:
+        """`await op(client)`, or `fallback` if Redis is failing or was failing just now.
+
+        `force` tries Redis even while the breaker is open (for background retries, which
+        no request waits for); its outcome opens or closes the breaker as usual.
+        """
+        if force:
+            return await self._attempt(op, fallback, probe=False)
         if self._down and (self._probing or time.monotonic() < self._open_until):
             return fallback
-        probe = self._down
+        return await self._attempt(op, fallback, probe=self._down)
+
+    async def _attempt(self, op: Callable[[Redis], Awaitable[T]], fallback: T, probe: bool) -> T:
         if probe:
             # While Redis is suspect, one request at a time checks it; the rest skip it.
             self._probing = True
@@ -96,7 +108,17 @@ class GuardedRedis:
         except (RedisError, OSError):
             return False
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` in the background until it ends or `aclose()` cancels it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
 
     def _trip(self, exc: BaseException) -> None:

@@ -1,0 +1,159 @@
+"""Real server processes for multi-instance tests: a throwaway redis-server and
+`taskhub serve` instances, each on a free port, always stopped by their owner."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKHUB = ROOT / ".venv" / "bin" / "taskhub"
+START_TIMEOUT_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_environ(**env: str) -> dict[str, str]:
+    """This process's environment without its TASKHUB_* settings, plus `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TASKHUB_")}
+    return {**base, **env}
+
+
+def redis_server_installed() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+@dataclass
+class RedisProcess:
+    """A redis-server without persistence that a test may kill and start again on the
+    same port (it comes back empty, as a restarted cache does)."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=1)
+
+    def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2)
+        deadline = time.monotonic() + 5
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.RedisError:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+            self.process = None
+
+
+@dataclass
+class ApiProcess:
+    """One `taskhub serve` process; `url` is its base URL once `wait_ready` returned."""
+
+    name: str
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        argv = [str(TASKHUB), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--graceful-timeout", "1"]
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                argv,
+                cwd=self.log.parent,  # not the checkout: its .env must not apply
+                env=clean_environ(**self.env),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited early:\n{self.output()[-4000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} not ready after {timeout}s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process = None
+
+
+def run_migrate(env: dict[str, str], cwd: Path) -> None:
+    """`taskhub migrate` as an operator runs it, with this environment."""
+    done = subprocess.run(
+        [str(TASKHUB), "migrate"],
+        cwd=cwd,
+        env=clean_environ(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"taskhub migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
+__all__ = [
+    "ApiProcess",
+    "RedisProcess",
+    "clean_environ",
+    "free_port",
+    "redis_server_installed",
+    "run_migrate",
+]
