@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 METHODS = ("get", "put", "post", "delete", "patch")
-ANONYMOUS = {"register", "login", "refresh_token", "logout", "healthz", "readyz"}
+ANONYMOUS = {"register", "login", "refresh_token", "logout", "healthz", "readyz", "metrics"}
 
 
 def operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:

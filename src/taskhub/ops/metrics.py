@@ -46,7 +46,13 @@ async def _refresh_job_gauges(request: Request) -> None:
         log.warning("metrics_outbox_unavailable", error=type(exc).__name__)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    tags=["ops"],
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+)
 async def metrics(request: Request) -> Response:
     await _refresh_job_gauges(request)
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:

@@ -45,12 +45,16 @@ def _encode(owner_id: str, project_id: str | None, version: int, body: bytes) ->
 
 
 def _decode(raw: bytes) -> CachedTask | None:
+    """The entry, or None for anything malformed (a miss: the database answers)."""
     head, sep, body = raw.partition(b"\n")
-    parts = head.decode().split("|")
-    if not sep or len(parts) != 3:
+    try:
+        parts = head.decode().split("|")
+        if not sep or len(parts) != 3:
+            return None
+        owner, project, version = parts
+        return CachedTask(owner, project or None, int(version), body)
+    except (UnicodeDecodeError, ValueError):
         return None
-    owner, project, version = parts
-    return CachedTask(owner, project or None, int(version), body)
 
 
 class TaskCache:
@@ -96,8 +100,12 @@ class TaskCache:
         key, gen_key = f"roles:{user_id}", f"rolesgen:{user_id}"
         generation, raw = await self._cache.get_with_generation(key, gen_key)
         if raw is not None:
-            roles: dict[str, str] = orjson.loads(raw)
-            return roles
+            try:
+                cached = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                cached = None
+            if isinstance(cached, dict):
+                return {str(k): str(v) for k, v in cached.items()}
         roles = await load()
         await self._cache.put_for_generation(
             key, gen_key, generation, orjson.dumps(roles), ROLES_TTL

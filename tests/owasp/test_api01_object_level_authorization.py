@@ -1,0 +1,241 @@
+"""OWASP API1:2023 Broken Object Level Authorization.
+
+Every operation that takes an object id must answer someone else's object exactly like an
+object that does not exist (SPEC §2: 404, no existence leak), and must leave it untouched.
+The operation table is checked against the OpenAPI document, so a new id-taking route
+cannot be added without joining these cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.owasp.support import operations, unknown_id
+
+# operation_id -> (method, path template, body Mallory sends). Mallory always tries the
+# most damaging thing: renaming, deleting, making herself owner, removing the owner.
+ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "get_task": ("GET", "/api/v1/tasks/{task_id}", None),
+    "update_task": ("PATCH", "/api/v1/tasks/{task_id}", {"title": "mallory was here"}),
+    "delete_task": ("DELETE", "/api/v1/tasks/{task_id}", None),
+    "list_task_activity": ("GET", "/api/v1/tasks/{task_id}/activity", None),
+    "get_project": ("GET", "/api/v1/projects/{project_id}", None),
+    "update_project": ("PATCH", "/api/v1/projects/{project_id}", {"name": "mallory's"}),
+    "delete_project": ("DELETE", "/api/v1/projects/{project_id}", None),
+    "list_project_members": ("GET", "/api/v1/projects/{project_id}/members", None),
+    "put_project_member": (
+        "PUT",
+        "/api/v1/projects/{project_id}/members/{user_id}",
+        {"role": "owner"},
+    ),
+    "remove_project_member": ("DELETE", "/api/v1/projects/{project_id}/members/{user_id}", None),
+}
+TASK_OPERATIONS = [name for name, (_, path, _) in ID_OPERATIONS.items() if "{task_id}" in path]
+MALFORMED_IDS = [
+    "1",
+    "not-a-uuid",
+    "00000000-0000-0000-0000-00000000000g",
+    "' OR 1=1 --",
+    "x" * 300,
+]
+
+
+@dataclass
+class Victim:
+    user: User
+    inbox_task: dict[str, Any]
+    project: dict[str, Any]
+    project_task: dict[str, Any]
+
+
+@pytest.fixture
+async def alice(make_user: MakeUser, make_task: MakeTask, make_project: MakeProject) -> Victim:
+    user = await make_user()
+    project = await make_project(user, name="Alice's secret plans")
+    return Victim(
+        user=user,
+        inbox_task=await make_task(user, title="alice inbox"),
+        project=project,
+        project_task=await make_task(user, title="alice project", project_id=project["id"]),
+    )
+
+
+def _path(
+    name: str, task_id: str = "", project_id: str = "", user_id: str = ""
+) -> tuple[str, str, dict[str, Any] | None]:
+    method, template, body = ID_OPERATIONS[name]
+    path = template.format(task_id=task_id, project_id=project_id, user_id=user_id)
+    return method, path, body
+
+
+def _target_user(name: str, alice: Victim, mallory: User) -> str:
+    # PUT: Mallory tries to add herself; DELETE: she tries to remove the owner.
+    return mallory.id if name == "put_project_member" else alice.user.id
+
+
+async def _as(client: httpx.AsyncClient, user: User, request: tuple[str, str, Any]) -> Any:
+    method, path, body = request
+    return await client.request(method, path, json=body, headers=user.headers)
+
+
+def test_every_id_taking_operation_is_in_the_table(app: FastAPI) -> None:
+    with_ids = {name for name, (_, path, _) in operations(app).items() if "{" in path}
+
+    assert with_ids == set(ID_OPERATIONS)
+
+
+@pytest.mark.parametrize("where", ["inbox", "project"])
+@pytest.mark.parametrize("name", TASK_OPERATIONS)
+async def test_another_users_task_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim, name: str, where: str
+) -> None:
+    mallory = await make_user()
+    task = alice.inbox_task if where == "inbox" else alice.project_task
+
+    foreign = await _as(client, mallory, _path(name, task_id=task["id"]))
+    unknown = await _as(client, mallory, _path(name, task_id=unknown_id()))
+
+    assert foreign.status_code == 404
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+
+
+@pytest.mark.parametrize("name", [n for n in ID_OPERATIONS if n not in TASK_OPERATIONS])
+async def test_another_users_project_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim, name: str
+) -> None:
+    mallory = await make_user()
+    user_id = _target_user(name, alice, mallory)
+
+    foreign = await _as(
+        client, mallory, _path(name, project_id=alice.project["id"], user_id=user_id)
+    )
+    unknown = await _as(client, mallory, _path(name, project_id=unknown_id(), user_id=user_id))
+
+    assert foreign.status_code == 404
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+
+
+async def test_every_attempt_on_another_users_objects_leaves_them_unchanged(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim
+) -> None:
+    mallory = await make_user()
+    for name in ID_OPERATIONS:
+        for task in (alice.inbox_task, alice.project_task):
+            user_id = _target_user(name, alice, mallory)
+            await _as(client, mallory, _path(name, task["id"], alice.project["id"], user_id))
+
+    tasks = [
+        (await client.get(f"/api/v1/tasks/{t['id']}", headers=alice.user.headers)).json()
+        for t in (alice.inbox_task, alice.project_task)
+    ]
+    project = await client.get(
+        f"/api/v1/projects/{alice.project['id']}", headers=alice.user.headers
+    )
+    members = await client.get(
+        f"/api/v1/projects/{alice.project['id']}/members", headers=alice.user.headers
+    )
+    assert tasks == [alice.inbox_task, alice.project_task]
+    assert project.json() == alice.project
+    assert [(m["user_id"], m["role"]) for m in members.json()] == [(alice.user.id, "owner")]
+    mallorys_projects = await client.get("/api/v1/projects", headers=mallory.headers)
+    assert mallorys_projects.json()["items"] == []
+
+
+@pytest.mark.parametrize("name", list(ID_OPERATIONS))
+async def test_a_malformed_id_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient, make_user: MakeUser, name: str
+) -> None:
+    mallory = await make_user()
+    unknown = await _as(client, mallory, _path(name, unknown_id(), unknown_id(), mallory.id))
+
+    answers = [
+        await _as(client, mallory, _path(name, bad, bad, mallory.id)) for bad in MALFORMED_IDS
+    ]
+
+    assert unknown.status_code == 404
+    assert {(a.status_code, a.json()["detail"]) for a in answers} == {
+        (404, unknown.json()["detail"])
+    }
+
+
+# --- ids inside bodies and filters --------------------------------------------------------
+
+
+async def test_list_filtered_on_another_users_project_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim
+) -> None:
+    mallory = await make_user()
+    extra = {"done": "false", "order_by": "priority", "q": "secret", "limit": "1"}
+
+    foreign = await client.get(
+        "/api/v1/tasks",
+        params={"project_id": alice.project["id"], **extra},
+        headers=mallory.headers,
+    )
+    unknown = await client.get(
+        "/api/v1/tasks", params={"project_id": unknown_id(), **extra}, headers=mallory.headers
+    )
+
+    assert foreign.status_code == 404
+    assert foreign.json() == unknown.json()
+    assert "alice" not in foreign.text
+
+
+@pytest.mark.parametrize(
+    ("method", "field", "kind"),
+    [
+        ("POST", "project_id", "project"),
+        ("POST", "parent_id", "task"),
+        ("PATCH", "project_id", "project"),
+        ("PATCH", "parent_id", "task"),
+    ],
+)
+async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_task: MakeTask,
+    alice: Victim,
+    method: str,
+    field: str,
+    kind: str,
+) -> None:
+    mallory = await make_user()
+    own = await make_task(mallory)
+    path = "/api/v1/tasks" if method == "POST" else f"/api/v1/tasks/{own['id']}"
+    target = alice.project["id"] if kind == "project" else alice.inbox_task["id"]
+
+    async def send(value: str) -> httpx.Response:
+        body = {"title": "mallory's", field: value}
+        return await client.request(method, path, json=body, headers=mallory.headers)
+
+    foreign, unknown = await send(target), await send(unknown_id())
+
+    assert foreign.status_code == 404
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+    unchanged = await client.get(f"/api/v1/tasks/{own['id']}", headers=mallory.headers)
+    assert unchanged.json()["version"] == 1
+
+
+async def test_the_default_list_shows_none_of_another_users_tasks(
+    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, alice: Victim
+) -> None:
+    mallory = await make_user()
+    own = await make_task(mallory)
+
+    pages = [
+        await client.get("/api/v1/tasks", params=params, headers=mallory.headers)
+        for params in ({}, {"q": "alice"}, {"order_by": "position"}, {"done": "false"})
+    ]
+
+    assert [[t["id"] for t in p.json()["items"]] for p in pages] == [
+        [own["id"]],
+        [],
+        [own["id"]],
+        [own["id"]],
+    ]
