@@ -23,6 +23,7 @@ from faults.procs import (
     server_env,
     shared_pg_database,
 )
+from taskhub.jobs.execute import LEASE
 
 Backend = Literal["sqlite", "postgresql"]
 WRITERS = 12
@@ -75,6 +76,9 @@ async def _server(url: str | None, workdir: Path) -> ApiServer:
     if url is not None:
         await asyncio.to_thread(migrate, env, log)
     return ApiServer(env, log, graceful_timeout=GRACEFUL_TIMEOUT)
+
+
+JOB_LEASE_SECONDS = int(LEASE.total_seconds())  # a claim by a killed process expires
 
 
 def _jobs_of(url: str | None, workdir: Path) -> JobRows:
@@ -137,15 +141,37 @@ async def kill9_under_write_load(backend: Backend, workdir: Path) -> Report:
             await asyncio.to_thread(server.kill9)
             await asyncio.sleep(0.3)  # clients run into the dead server for a moment
             ledger = await load.stop()
+            unfinished_at_kill = _unfinished(await jobs())
             await server.start()
             report.verdict = await verify(server.base_url, headers, ledger, jobs)
+            still = await _wait_for_jobs(jobs, within=JOB_LEASE_SECONDS + 15)
         finally:
             await asyncio.to_thread(server.stop)
     report.details.append(_summary(ledger))
+    report.details.append(
+        f"jobs pending or mid-run at the kill: {unfinished_at_kill}; "
+        f"still not done {JOB_LEASE_SECONDS + 15}s after the restart: {still}"
+    )
+    if still:
+        report.verdict.problems.append(f"{still} jobs never ran after the restart")
     report.verdict.problems += [
         f"5xx before the kill: {e}" for e in _server_errors(ledger.outcomes)
     ]
     return report
+
+
+def _unfinished(rows: list[tuple[str, str]]) -> int:
+    return sum(1 for _, status in rows if status in ("pending", "running"))
+
+
+async def _wait_for_jobs(jobs: JobRows, within: float) -> int:
+    """Jobs still pending/running once `within` seconds pass (0 as soon as all are done)."""
+    deadline = time.monotonic() + within
+    while True:
+        left = _unfinished(await jobs())
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(0.5)
 
 
 async def sigterm_under_load(backend: Backend, workdir: Path) -> Report:

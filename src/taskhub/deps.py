@@ -43,13 +43,15 @@ def get_hasher(request: Request) -> PasswordHasher:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for one write transaction; the router commits, anything else rolls back."""
-    async with get_database(request).writer() as session:
+    database = get_database(request)
+    async with database.gate, database.writer() as session:
         yield session
 
 
 async def get_reader(request: Request) -> AsyncIterator[AsyncSession]:
     """An autocommit session for single-statement reads (no BEGIN/ROLLBACK round-trips)."""
-    async with get_database(request).reader() as session:
+    database = get_database(request)
+    async with database.gate, database.reader() as session:
         yield session
 
 

@@ -24,7 +24,7 @@ from taskhub.ops.logging import get_logger
 log = get_logger(__name__)
 
 MAX_ATTEMPTS = 6
-LEASE = timedelta(seconds=60)  # an embedded claim older than this is presumed dead
+LEASE = timedelta(seconds=15)  # an embedded claim older than this is presumed dead
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 

@@ -178,6 +178,17 @@ async def _check_parent(
         )
 
 
+async def _lock_positions(
+    session: AsyncSession, owner_id: uuid.UUID, project_id: uuid.UUID | None
+) -> None:
+    """Serialize writers that append to one place (see `_next_position`); PostgreSQL only."""
+    if session.get_bind().dialect.name == "postgresql":
+        place_key = (project_id or owner_id).int % 2**31
+        await session.execute(
+            _POSITION_LOCK, {"namespace": _POSITION_LOCK_NAMESPACE, "key": place_key}
+        )
+
+
 async def _next_position(
     session: AsyncSession, owner_id: uuid.UUID, project_id: uuid.UUID | None
 ) -> Any:
@@ -188,14 +199,30 @@ async def _next_position(
     transaction-scoped advisory lock first. SQLite writers are already serialized
     (BEGIN IMMEDIATE).
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        place_key = (project_id or owner_id).int % 2**31
-        await session.execute(
-            select(func.pg_advisory_xact_lock(_POSITION_LOCK_NAMESPACE, place_key))
-        )
+    await _lock_positions(session, owner_id, project_id)
     place = Task.project_id == project_id if project_id is not None else in_inbox_of(owner_id)
     return select(func.coalesce(func.max(Task.position), 0) + 1).where(place).scalar_subquery()
+
+
+def _insert_statement(position: str) -> Any:
+    """INSERT ... RETURNING with every value bound; `position` is given, or last in place."""
+    values: dict[str, Any] = {c.name: bindparam(c.name, type_=c.type) for c in TASKS.columns}
+    if position != "given":
+        place = (
+            Task.project_id == bindparam("project_id")
+            if position == "last_in_project"
+            else in_inbox_of(bindparam("owner_id"))  # type: ignore[arg-type]
+        )
+        values["position"] = (
+            select(func.coalesce(func.max(Task.position), 0) + 1).where(place).scalar_subquery()
+        )
+    return TASKS.insert().values(values).returning(*TASKS.columns)
+
+
+# Built once: constructing an INSERT with fifteen values per request cost more CPU than
+# sending it.
+_INSERTS = {kind: _insert_statement(kind) for kind in ("given", "last_in_project", "last_in_inbox")}
+_POSITION_LOCK = select(func.pg_advisory_xact_lock(bindparam("namespace"), bindparam("key")))
 
 
 async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreate) -> TaskWrite:
@@ -215,15 +242,18 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
         "priority": data.priority,
         "due_at": data.due_at,
         "labels": data.labels,
-        "position": data.position
-        if data.position is not None
-        else await _next_position(session, user_id, data.project_id),
+        "position": data.position,
         "created_at": now,
         "updated_at": now,
         "completed_at": now if data.done else None,
         "version": 1,
     }
-    result = await session.execute(TASKS.insert().values(values).returning(*TASKS.columns))
+    if data.position is not None:
+        kind = "given"
+    else:
+        kind = "last_in_project" if data.project_id is not None else "last_in_inbox"
+        await _lock_positions(session, user_id, data.project_id)
+    result = await session.execute(_INSERTS[kind], values)
     row = result.mappings().one()
     users = await audience(session, user_id, {data.project_id})
     return TaskWrite(row=row, owner_id=user_id, audience=frozenset(users))
