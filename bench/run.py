@@ -251,6 +251,10 @@ class BenchRun:
         )
         if redis:
             env["TASKHUB_REDIS_URL"] = self.cfg.redis_url
+        if db_port is not None:
+            # The counting pass measures the database path: a 1-worker server would
+            # otherwise answer repeated GETs and first pages from its in-process cache.
+            env["TASKHUB_LOCAL_CACHE"] = "false"
         return env
 
     # -- database ---------------------------------------------------------------------
