@@ -629,12 +629,31 @@ class BenchRun:
                         "BENCH_IDS_FILE": str(seeded.ids_file),
                         "BENCH_PATH": LIST_PATH if scenario == "list" else seeded.deep_path,
                     }
+                    self.drain_jobs()
                     self.rows.append(
                         self.measure(pass_name, scenario, conns, base + "/", proc, env)
                     )
                     time.sleep(1)  # let the server finish what wrk abandoned mid-flight
         finally:
             self.stop(proc)
+
+    def drain_jobs(self, within: float = 180.0) -> None:
+        """Wait until earlier writes' background jobs have run.
+
+        Every PATCH queues an activity job that the in-process runner executes after the
+        response; without this wait a scenario pays for the previous one's backlog (seen:
+        the deep-page read after a patch run at a quarter of its throughput).
+        """
+        query = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'running')"
+        deadline = time.monotonic() + within
+        while True:
+            left = int(sql(self.cfg.bench_dsn, query)[0][0][0])
+            if left == 0:
+                return
+            if time.monotonic() > deadline:
+                log(f"outbox still has {left} jobs after {within:.0f}s; measuring anyway")
+                return
+            time.sleep(0.5)
 
     def sql_count_pass(self) -> dict[str, Any]:
         """Sequential requests through the counting proxy: exact statements per request.
