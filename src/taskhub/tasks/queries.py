@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -189,9 +189,14 @@ class Ordering:
         ident = entity.id
         if value is None:  # only for due_at: we are inside the trailing null group
             return and_(col.is_(None), ident < last_id if self.descending else ident > last_id)
+        if not self.nullable:
+            # A row comparison is an index range on (place, column, id): PostgreSQL seeks
+            # straight to the cursor. The equivalent OR form is only a filter, so a deep
+            # page scanned every newer row first (bench: 1,262 -> 339 req/s once 15,000
+            # newer tasks existed).
+            key = tuple_(col, ident)
+            cursor = tuple_(value, last_id, types=[col.type, ident.type])
+            return key < cursor if self.descending else key > cursor
         beyond = col < value if self.descending else col > value
         tie = and_(col == value, ident < last_id if self.descending else ident > last_id)
-        condition = or_(beyond, tie)
-        if self.nullable:
-            condition = or_(condition, col.is_(None))
-        return condition
+        return or_(beyond, tie, col.is_(None))

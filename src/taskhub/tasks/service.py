@@ -457,10 +457,14 @@ def _conditions(shape: _ListShape, ordering: Ordering) -> list[Any]:
                 func.lower(Task.description).like(pattern, escape="\\"),
             )
         )
+    # Typed explicitly: inside a row comparison the parameters take no type from the
+    # columns, and SQLite then cannot bind a UUID.
+    after_id = bindparam("after_id", type_=Uuid())
     if shape.after == "value":
-        conditions.append(ordering.after(bindparam("after_value"), bindparam("after_id")))
+        after_value = bindparam("after_value", type_=ordering.column().type)
+        conditions.append(ordering.after(after_value, after_id))
     elif shape.after == "null":
-        conditions.append(ordering.after(None, bindparam("after_id")))
+        conditions.append(ordering.after(None, after_id))
     return conditions
 
 
