@@ -11,13 +11,13 @@ from taskhub.settings import Settings
 
 
 def migrations_dir() -> Path:
-    # The repository layout (src/taskhub/ next to migrations/); the Docker image keeps it.
+    """The repository's migrations/ (src/taskhub/ sits two levels below it)."""
     return Path(__file__).resolve().parents[2] / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, scripts: Path | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("script_location", str(scripts or migrations_dir()))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
     return config
@@ -26,7 +26,8 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(settings: Settings, revision: str = "head") -> None:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.effective_database_url), revision)
+    config = alembic_config(settings.effective_database_url, settings.migrations_dir)
+    command.upgrade(config, revision)
 
 
 def check(database_url: str) -> None:

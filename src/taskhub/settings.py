@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=16, ge=1, le=200)
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     embedded_migrate: bool = True
+    # Where Alembic's scripts live when the package is installed outside the repository
+    # (the Docker image sets /app/migrations); default: the repository's migrations/.
+    migrations_dir: Path | None = None
 
     @field_validator("database_url")
     @classmethod
