@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -94,10 +95,7 @@ class EmbeddedRunner(_Loop):
             await self.run_one(message_id)
         return len(ids) == BATCH
 
-    async def run_one(self, message_id: object) -> None:
-        import uuid
-
-        assert isinstance(message_id, uuid.UUID)
+    async def run_one(self, message_id: uuid.UUID) -> None:
         try:
             await execute.execute(self.database, message_id)
         except Exception as exc:

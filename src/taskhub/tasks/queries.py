@@ -27,11 +27,6 @@ def in_inbox_of(user_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(Task.project_id.is_(None), Task.owner_id == user_id)
 
 
-def membership_join(user_id: uuid.UUID) -> ColumnElement[bool]:
-    """ON clause joining a task to the caller's membership of its project, if any."""
-    return and_(ProjectMember.project_id == Task.project_id, ProjectMember.user_id == user_id)
-
-
 _USER = bindparam("user_id", type_=Uuid())
 _TASK = bindparam("task_id", type_=Uuid())
 _VISIBLE_CONDITION = and_(

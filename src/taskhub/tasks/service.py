@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,7 @@ from taskhub.tasks.queries import (
     visible_task,
     visible_task_row,
 )
-from taskhub.tasks.schemas import TaskCreate, TaskOut, TaskUpdate
+from taskhub.tasks.schemas import TaskCreate, TaskUpdate
 
 MAX_DEPTH = 1000  # bounds the ancestor walk even if the data were ever corrupt
 WRITE_RETRIES = 3
@@ -83,14 +84,10 @@ class TaskPage:
 class TaskWrite:
     """What a committed write changed, for the caller to answer and to invalidate caches."""
 
-    row: RowMapping | None  # the task as written; None when it was deleted
+    row: Mapping[Any, Any] | None  # the task as written; None when it was deleted
     owner_id: uuid.UUID
     forget: tuple[uuid.UUID, ...] = ()  # other tasks changed or deleted with it
     audience: frozenset[uuid.UUID] = frozenset()  # users whose lists now differ
-
-
-def to_out(task: Task) -> TaskOut:
-    return TaskOut.model_validate(task)
 
 
 async def _load(
@@ -129,12 +126,13 @@ async def roles_of(session: AsyncSession, user_id: uuid.UUID) -> dict[str, str]:
     return {str(project_id): str(role) for project_id, role in rows}
 
 
-async def audience(
-    session: AsyncSession, owner_id: uuid.UUID, project_ids: set[uuid.UUID | None]
-) -> set[uuid.UUID]:
-    """Users whose default list shows tasks of these places (inbox owner, members)."""
-    users: set[uuid.UUID] = {owner_id} if None in project_ids else set()
-    projects = [p for p in project_ids if p is not None]
+Place = tuple[uuid.UUID, uuid.UUID | None]  # (owner, project); project None: the inbox
+
+
+async def audience(session: AsyncSession, places: set[Place]) -> set[uuid.UUID]:
+    """Users whose default list shows tasks of these places (inbox owners, members)."""
+    users = {owner for owner, project in places if project is None}
+    projects = {project for _, project in places if project is not None}
     if projects:
         members = await session.scalars(
             select(ProjectMember.user_id).where(ProjectMember.project_id.in_(projects))
@@ -255,7 +253,7 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
         await _lock_positions(session, user_id, data.project_id)
     result = await session.execute(_INSERTS[kind], values)
     row = result.mappings().one()
-    users = await audience(session, user_id, {data.project_id})
+    users = await audience(session, {(user_id, data.project_id)})
     return TaskWrite(row=row, owner_id=user_id, audience=frozenset(users))
 
 
@@ -338,9 +336,8 @@ async def update_task(
         _require_write(role, task)
         _check_expected(task, expected)
         changes = await _plan_changes(session, user_id, task, data)
-        if not changes:
-            current = await visible_task_row(session, user_id, task.id)
-            assert current is not None
+        if not changes:  # nothing to write: answer with the row already loaded
+            current = {column.name: getattr(task, column.name) for column in TASKS.columns}
             return TaskWrite(row=current, owner_id=task.owner_id)
         changes["updated_at"] = utcnow()
         changes["version"] = Task.version + 1
@@ -356,8 +353,8 @@ async def update_task(
             if "project_id" in changes:
                 moved = await _move_subtree(session, task.id, changes)
             _record_activity(session, task, user_id, changes)
-            users = await audience(session, task.owner_id, {task.project_id})
-            users |= await audience(session, row["owner_id"], {row["project_id"]})
+            places = {(task.owner_id, task.project_id), (row["owner_id"], row["project_id"])}
+            users = await audience(session, places)
             session.expire_all()
             return TaskWrite(
                 row=row, owner_id=row["owner_id"], forget=tuple(moved), audience=frozenset(users)
@@ -409,7 +406,7 @@ async def delete_task(
     _require_write(role, task)
     _check_expected(task, expected)
     subtasks = await _descendant_ids(session, task.id)  # deleted by the cascade
-    users = await audience(session, task.owner_id, {task.project_id})
+    users = await audience(session, {(task.owner_id, task.project_id)})
     condition = [Task.id == task.id]
     versioned = isinstance(expected, frozenset)
     if versioned:
