@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import BACKEND, PG_ADMIN_DSN
+from tests.support.servers import free_port
 
 TASKHUB = str(Path(sys.executable).parent / "taskhub")
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -68,13 +68,6 @@ async def run_cli(
     )
     assert process.returncode is not None
     return Result(process.returncode, out.decode(), err.decode())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
