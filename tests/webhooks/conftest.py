@@ -1,0 +1,100 @@
+"""A real HTTP receiver on 127.0.0.1 for delivery tests, run in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+HUGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int
+    requests: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            receiver.requests.append(
+                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            # The client may stop reading early, as it should for /huge.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                getattr(self, "_" + self.path.strip("/").split("?")[0], self._ok)()
+
+        def _send(self, status: int, body: bytes, **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _ok(self) -> None:
+            self._send(200, b'{"received": true}')
+
+        def _fail(self) -> None:
+            self._send(500, b"receiver exploded")
+
+        def _redirect(self) -> None:
+            self._send(302, b"", Location=receiver.url("/ok"))
+
+        def _huge(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(HUGE_BYTES))
+            self.end_headers()
+            chunk = b"x" * 65536
+            for _ in range(HUGE_BYTES // len(chunk)):
+                self.wfile.write(chunk)
+
+        def _stall(self) -> None:
+            # Headers, then nothing until the test lets go: the client's read timeout fires.
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.flush()
+            receiver.release.wait(timeout=30)
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver(0)))
+    state = Receiver(server.server_address[1])
+    server.RequestHandlerClass = _handler(state)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
