@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -15,6 +15,7 @@ from taskhub.webhooks.retry import (
     MAX_DELAY,
     retry_delay,
     retry_schedule_bounds,
+    should_disable,
 )
 
 
@@ -63,3 +64,10 @@ def test_documented_bounds_cover_a_day() -> None:
     shortest, longest = retry_schedule_bounds()
     assert shortest >= timedelta(hours=24)
     assert longest < timedelta(hours=49)
+
+
+def test_webhook_is_disabled_after_three_days_of_failures_only() -> None:
+    now = datetime(2026, 5, 10, 12, tzinfo=UTC)
+    assert not should_disable(None, now)
+    assert not should_disable(now - timedelta(days=2, hours=23), now)
+    assert should_disable(now - timedelta(days=3), now)

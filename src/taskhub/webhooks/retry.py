@@ -10,7 +10,7 @@ day), at its maximum to about 48 h.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
@@ -42,3 +42,14 @@ def retry_schedule_bounds() -> tuple[timedelta, timedelta]:
 
 # Jitter needs spread, not unpredictability; SystemRandom keeps it free of shared seeds.
 _system_random = random.SystemRandom()
+
+
+# A webhook whose deliveries have all failed for this long is disabled (SPEC §9): by
+# then at least one delivery has used up its whole retry schedule, so the receiver has
+# been down for more than a day, not just restarting.
+DISABLE_AFTER = timedelta(days=3)
+
+
+def should_disable(failing_since: datetime | None, now: datetime) -> bool:
+    """Whether a webhook failing without a success since `failing_since` is disabled."""
+    return failing_since is not None and now - failing_since >= DISABLE_AFTER
