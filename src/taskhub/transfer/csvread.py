@@ -89,3 +89,10 @@ def records(lines: Iterable[str]) -> Iterator[Record | RowError]:
             yield RowError(start, "not valid UTF-8")
             continue
         yield Record(start, fields)
+
+
+def split_header(lines: Iterable[str]) -> tuple[Record | RowError, Iterator[Record | RowError]]:
+    """The header record (or why there is none) and the records after it."""
+    rows = records(lines)
+    header = next(rows, None)
+    return (header if header is not None else RowError(1, "the file is empty")), rows

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import Counter
-from datetime import datetime
+from dataclasses import replace
 
 import orjson
+
+from taskhub.transfer.records import TaskRow
 
 KEY_VERSION = 1
 
@@ -29,34 +31,26 @@ class DedupeKeys:
     def __init__(self) -> None:
         self._seen: Counter[str] = Counter()
 
-    def key(
-        self,
-        kind: str,
-        *,
-        title: str,
-        description: str = "",
-        done: bool = False,
-        priority: int = 0,
-        due_at: datetime | None = None,
-        labels: tuple[str, ...] = (),
-        project: str | None = None,
-        parent_key: str | None = None,
-    ) -> str:
-        content = orjson.dumps(
-            [
-                KEY_VERSION,
-                kind,
-                normalise(title),
-                normalise(description),
-                done,
-                priority,
-                due_at.isoformat() if due_at else None,
-                sorted(normalise(label).casefold() for label in labels),
-                normalise(project) if project else None,
-                parent_key,
-            ]
+    def keyed(self, kind: str, row: TaskRow, parent: TaskRow | None) -> TaskRow:
+        """`row` with its key (and its parent's line) filled in."""
+        key = self._issue(
+            kind,
+            normalise(row.title),
+            normalise(row.description),
+            row.done,
+            row.priority,
+            row.due_at.isoformat() if row.due_at else None,
+            sorted(normalise(label).casefold() for label in row.labels),
+            normalise(row.project) if row.project else None,
+            parent.key if parent else None,
         )
-        digest = hashlib.sha256(content).hexdigest()
+        return replace(row, key=key, parent_line=parent.line if parent else None)
+
+    def note_key(self, body: str, task: TaskRow) -> str:
+        return self._issue("note", normalise(body), task.key)
+
+    def _issue(self, *content: object) -> str:
+        digest = hashlib.sha256(orjson.dumps([KEY_VERSION, *content])).hexdigest()
         occurrence = self._seen[digest]
         self._seen[digest] += 1
         return hashlib.sha256(f"{digest}:{occurrence}".encode()).hexdigest()

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from taskhub.transfer.cells import unescape_cell
-from taskhub.transfer.csvread import Record, records
+from taskhub.transfer.csvread import Record, split_header
 from taskhub.transfer.dedupe import DedupeKeys
 from taskhub.transfer.records import (
     Row,
@@ -53,11 +53,7 @@ _FALSE = frozenset({"false", "no", "0", ""})
 
 def read_plain_csv(lines: Iterable[str]) -> Iterator[Row]:
     """TaskRow or RowError for every row; a header problem is one RowError on line 1."""
-    rows = records(lines)
-    header = next(rows, None)
-    if header is None:
-        yield RowError(1, "the file is empty")
-        return
+    header, rows = split_header(lines)
     if isinstance(header, RowError):
         yield header
         return
@@ -112,20 +108,9 @@ def _task(
     if ref and ref in refs:
         raise ValueError(f"ref {ref!r} is used by an earlier row")
     parent = _parent(cell.get("parent", "").strip(), project, refs)
-    key = keys.key(
-        "task",
-        title=title,
-        description=description,
-        done=done,
-        priority=priority,
-        due_at=due_at,
-        labels=labels,
-        project=project,
-        parent_key=parent.key if parent else None,
-    )
     row = TaskRow(
         line=record.line,
-        key=key,
+        key="",
         title=title,
         description=description,
         done=done,
@@ -133,9 +118,8 @@ def _task(
         due_at=due_at,
         labels=labels,
         project=project,
-        parent_line=parent.line if parent else None,
     )
-    return row, ref
+    return keys.keyed("task", row, parent), ref
 
 
 def _bool(raw: str) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taskhub.transfer.csvread import Record, records
+from taskhub.transfer.csvread import Record, split_header
 from taskhub.transfer.dedupe import DedupeKeys
 from taskhub.transfer.records import (
     MAX_COMMENT,
@@ -73,11 +73,7 @@ class _State:
 
 def read_todoist_csv(lines: Iterable[str]) -> Iterator[Row]:
     """TaskRow, NoteRow or RowError for every row; a header problem is one RowError."""
-    rows = records(lines)
-    header = next(rows, None)
-    if header is None:
-        yield RowError(1, "the file is empty")
-        return
+    header, rows = split_header(lines)
     if isinstance(header, RowError):
         yield header
         return
@@ -147,26 +143,17 @@ def _task_row(
     priority = PRIORITY_MAP[priority_raw]
     labels = clean_labels(inline + ([state.section] if state.section else []))
     due_at, warning = _date(cell.get("DATE", ""), cell.get("TIMEZONE", ""))
-    key = state.keys.key(
-        "todoist-task",
-        title=title,
-        description=description,
-        priority=priority,
-        due_at=due_at,
-        labels=labels,
-        parent_key=parent.key if parent else None,
-    )
-    return TaskRow(
+    row = TaskRow(
         line=line,
-        key=key,
+        key="",
         title=title,
         description=description,
         priority=priority,
         due_at=due_at,
         labels=labels,
-        parent_line=parent.line if parent else None,
         warnings=(warning,) if warning else (),
     )
+    return state.keys.keyed("todoist-task", row, parent)
 
 
 def _note(line: int, cell: dict[str, str], state: _State) -> NoteRow | RowError:
@@ -180,8 +167,7 @@ def _note(line: int, cell: dict[str, str], state: _State) -> NoteRow | RowError:
         return RowError(line, "an empty note")
     if len(body) > MAX_COMMENT:
         return RowError(line, f"note is longer than {MAX_COMMENT} characters")
-    key = state.keys.key("todoist-note", title=body, parent_key=task.key)
-    return NoteRow(line=line, key=key, task_line=task.line, body=body)
+    return NoteRow(line=line, key=state.keys.note_key(body, task), task_line=task.line, body=body)
 
 
 def _date(raw: str, timezone: str) -> tuple[datetime | None, str | None]:
