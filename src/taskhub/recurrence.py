@@ -20,7 +20,9 @@ Semantics (SPEC §9):
   date-time (`YYYYMMDDTHHMMSSZ`); COUNT and UNTIL together are refused, as RFC 5545 says.
 
 Bounds: FREQ=SECONDLY/MINUTELY and BYSECOND are refused, INTERVAL spans at most ten
-years, at most 24 occurrences a day, HOURLY rules take no date filters. dateutil walks
+years, at most 24 occurrences a day; parts go only with the FREQs RFC 5545 allows them
+(BYWEEKNO with YEARLY, ...), HOURLY takes no date filters and BYSETPOS needs MONTHLY or
+YEARLY. dateutil walks
 period by period until year 9999 when a filter never matches (FREQ=DAILY;BYMONTH=2;
 BYMONTHDAY=30 costs seconds), so the search runs on a copy of the series moved forward
 by whole 400-year Gregorian cycles, where the calendar (leap years, weekdays, ISO weeks)
@@ -68,6 +70,16 @@ _INT_RANGES = {
     "BYSETPOS": (1, 366, True),
     "BYHOUR": (0, 23, False),
     "BYMINUTE": (0, 59, False),
+}
+# RFC 5545 3.3.10's rules on which parts go with which FREQ, narrowed by taskhub (no
+# date filters on HOURLY, BYSETPOS only within a month's or year's set): the
+# combinations left out are the ones whose search runs longest without finding anything.
+_PART_FREQS = {
+    "BYWEEKNO": ("YEARLY",),
+    "BYYEARDAY": ("YEARLY",),
+    "BYMONTHDAY": ("YEARLY", "MONTHLY", "DAILY"),
+    "BYSETPOS": ("YEARLY", "MONTHLY"),
+    "BYMONTH": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY"),
 }
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _BYDAY_ITEM = re.compile(r"^([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
@@ -241,21 +253,30 @@ def _int_list(key: str, raw: str) -> list[int]:
 
 def _check_filters(freq: str, parts: dict[str, str]) -> None:
     lists = {key: _int_list(key, parts[key]) for key in _INT_RANGES if key in parts}
-    if "BYDAY" in parts:
-        for item in parts["BYDAY"].split(","):
-            match = _BYDAY_ITEM.match(item)
-            if match is None or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 53):
-                raise InvalidRecurrence("BYDAY values look like MO, 1MO or -1FR")
+    _check_byday(freq, parts)
     if "WKST" in parts and parts["WKST"] not in _WEEKDAYS:
         raise InvalidRecurrence("WKST must be a weekday such as MO")
-    if freq == "HOURLY" and any(key in parts for key in _DATE_FILTERS):
-        raise InvalidRecurrence("HOURLY rules cannot filter by month, day of year, week or set")
+    for key, allowed in _PART_FREQS.items():
+        if key in parts and freq not in allowed:
+            raise InvalidRecurrence(f"{key} cannot be used with FREQ={freq}")
     hours = len(lists.get("BYHOUR", range(24 if freq == "HOURLY" else 1)))
     if hours * len(lists.get("BYMINUTE", [0])) > MAX_OCCURRENCES_PER_DAY:
         raise InvalidRecurrence(f"At most {MAX_OCCURRENCES_PER_DAY} occurrences a day")
     months, days = lists.get("BYMONTH"), lists.get("BYMONTHDAY")
-    if months and days and all(day > _MONTH_DAYS[m - 1] for m in months for day in days):
+    if months and days and all(abs(day) > _MONTH_DAYS[m - 1] for m in months for day in days):
         raise InvalidRecurrence("Recurrence rule has no occurrences")
+
+
+def _check_byday(freq: str, parts: dict[str, str]) -> None:
+    if "BYDAY" not in parts:
+        return
+    for item in parts["BYDAY"].split(","):
+        match = _BYDAY_ITEM.match(item)
+        if match is None or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 53):
+            raise InvalidRecurrence("BYDAY values look like MO, 1MO or -1FR")
+        if match.group(2) is not None and freq not in ("MONTHLY", "YEARLY"):
+            # RFC 5545 3.3.10: a numbered weekday only means something in a month or year.
+            raise InvalidRecurrence("A numbered BYDAY (1MO, -1FR) needs FREQ=MONTHLY or YEARLY")
 
 
 def _with_count(text: str, count: int) -> str:

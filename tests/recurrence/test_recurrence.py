@@ -189,12 +189,21 @@ def test_count_n_gives_exactly_n_occurrences(n: int) -> None:
         "FREQ=DAILY;BYDAY=XX",
         "FREQ=DAILY;BYDAY=54MO",
         "FREQ=WEEKLY;WKST=XX",
-        "FREQ=HOURLY;BYMONTH=2",
         "FREQ=HOURLY;BYMINUTE=0,30",
         "FREQ=DAILY;BYHOUR=1,2,3,4,5;BYMINUTE=0,10,20,30,40,50",
         "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
         "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=31",
         "FREQ=DAILY;;",
+        # RFC 5545 3.3.10 part/FREQ rules, and taskhub's narrower ones
+        "FREQ=WEEKLY;BYWEEKNO=1",
+        "FREQ=MONTHLY;BYYEARDAY=100",
+        "FREQ=DAILY;BYYEARDAY=366;BYMONTH=1",
+        "FREQ=WEEKLY;BYMONTHDAY=1",
+        "FREQ=DAILY;BYDAY=1MO",
+        "FREQ=WEEKLY;BYDAY=-1FR",
+        "FREQ=DAILY;BYSETPOS=1;BYHOUR=9,10",
+        "FREQ=HOURLY;BYMONTH=2",
+        "FREQ=HOURLY;BYMONTHDAY=1",
         "FREQ",
         "FREQ=DAILY;BYDAY=MO;" + "X" * 600,
     ],
@@ -228,9 +237,11 @@ def test_valid_rules_are_accepted(rule: str) -> None:
 @pytest.mark.parametrize(
     "rule",
     [
-        "FREQ=DAILY;BYYEARDAY=366;BYMONTH=1",
-        "FREQ=WEEKLY;BYWEEKNO=1;BYMONTH=6",
+        "FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1",
+        "FREQ=YEARLY;BYWEEKNO=1;BYMONTH=6",
         "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=-30",
+        "FREQ=MONTHLY;INTERVAL=12;BYMONTH=2",  # from March: every 12 months is never February
     ],
 )
 def test_rules_that_never_occur_are_refused_when_set(rule: str) -> None:
