@@ -270,3 +270,12 @@ def test_refusal_agrees_with_is_global_for_ipv4(n: int) -> None:
     if refusal(address, allow_private=False) is None:
         assert address.is_global
         assert not address.is_multicast
+
+
+async def test_international_names_are_resolved_and_sent_in_idna_form() -> None:
+    calls: list[str] = []
+    target = await vet_url(
+        "https://Bücher.example/hook", resolver=resolving_to("93.184.216.34", calls=calls)
+    )
+    assert calls == ["xn--bcher-kva.example"]
+    assert target.host_header == "xn--bcher-kva.example"
