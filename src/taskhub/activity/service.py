@@ -1,11 +1,14 @@
-"""Task activity: written by the `task.activity` job, read through the task's visibility."""
+"""Task activity: written by the `task.activity` job, read through the task's visibility.
+
+A consumer of `tasks.events` (the message and its payload are defined there) and a
+reader built on `tasks.access`; it never touches the `tasks` table itself.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from sqlalchemy import String, Uuid, literal, select
+from sqlalchemy import String, Uuid, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,40 +18,30 @@ from taskhub.activity.schemas import ActivityOut
 from taskhub.db import JSONList, UTCDateTime
 from taskhub.errors import NotFound
 from taskhub.jobs.models import OutboxMessage
-from taskhub.tasks.models import Task
-from taskhub.tasks.queries import visible_task
+from taskhub.tasks.access import visible_task
+from taskhub.tasks.events import existing_task
 
 MAX_ENTRIES = 200
-
-
-def activity_payload(
-    task_id: uuid.UUID, actor_id: uuid.UUID, action: str, changes: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "task_id": str(task_id),
-        "actor_id": str(actor_id),
-        "action": action,
-        "changes": changes,
-    }
 
 
 async def record_activity(session: AsyncSession, message: OutboxMessage) -> None:
     """Job body: one activity entry per message, at most once, in one statement.
 
-    INSERT ... SELECT FROM tasks writes nothing if the task was deleted before the job
-    ran, and ON CONFLICT (source_id) DO NOTHING makes a redelivery a no-op even if the
-    outbox row was purged meanwhile.
+    INSERT ... SELECT from `existing_task` writes nothing if the task was deleted
+    before the job ran, and ON CONFLICT (source_id) DO NOTHING makes a redelivery a
+    no-op even if the outbox row was purged meanwhile.
     """
     payload = message.payload
+    task = existing_task(uuid.UUID(payload["task_id"])).subquery("task")
     source = select(
         literal(uuid.uuid4(), Uuid()),
-        Task.id,
+        task.c.id,
         literal(uuid.UUID(payload["actor_id"]), Uuid()),
         literal(str(payload["action"]), String()),
         literal(payload.get("changes", {}), JSONList),
         literal(message.id, Uuid()),
         literal(message.created_at, UTCDateTime()),
-    ).where(Task.id == uuid.UUID(payload["task_id"]))
+    ).where(true())  # SQLite parses `FROM x ON CONFLICT` as a join without a WHERE first
     columns = ["id", "task_id", "actor_id", "action", "changes", "source_id", "created_at"]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(

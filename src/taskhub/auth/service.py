@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +54,17 @@ async def create_user(
 
 async def find_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def users_by_ids(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, User]:
+    """The accounts among `user_ids` that exist, by id (one statement)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    users = await session.scalars(select(User).where(User.id.in_(wanted)))
+    return {user.id: user for user in users}
 
 
 class LoginGuard:
@@ -185,3 +197,9 @@ async def logout(session: AsyncSession, presented: str) -> None:
     )
     if family_id is not None:
         await revoke_family(session, family_id)
+
+
+async def purge_expired_refresh_tokens(session: AsyncSession, now: datetime) -> int:
+    """Delete refresh tokens that expired before `now` (spent or not); how many went."""
+    result = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from taskhub.auth.models import RefreshToken
+from taskhub.auth.service import purge_expired_refresh_tokens
 from taskhub.db import Database, utcnow
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.ops.logging import get_logger
@@ -20,7 +20,7 @@ KEEP_DEAD = timedelta(days=30)  # long enough for someone to look at why they di
 async def run_maintenance(database: Database) -> dict[str, int]:
     now = utcnow()
     async with database.writer() as session:
-        tokens = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
+        tokens = await purge_expired_refresh_tokens(session, now)
         done = await session.execute(
             delete(OutboxMessage).where(
                 OutboxMessage.status == JobStatus.done, OutboxMessage.finished_at < now - KEEP_DONE
@@ -33,7 +33,7 @@ async def run_maintenance(database: Database) -> dict[str, int]:
         )
         await session.commit()
     counts = {
-        "refresh_tokens": int(tokens.rowcount),  # type: ignore[attr-defined]
+        "refresh_tokens": tokens,
         "outbox_done": int(done.rowcount),  # type: ignore[attr-defined]
         "outbox_dead": int(dead.rowcount),  # type: ignore[attr-defined]
     }

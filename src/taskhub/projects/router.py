@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Protocol
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -20,13 +22,18 @@ from taskhub.routing import (
     error_responses,
     parse_id,
 )
-from taskhub.tasks.cache import TaskCache
+
+
+class MembershipListener(Protocol):
+    """Whoever caches what depends on membership (`tasks.cache.TaskCache` does)."""
+
+    async def memberships_changed(self, user_ids: Iterable[uuid.UUID | str]) -> None: ...
 
 
 async def _memberships_changed(request: Request, user_ids: list[uuid.UUID]) -> None:
     """After the commit: cached roles and task lists of these users are stale."""
-    cache: TaskCache = request.app.state.task_cache
-    await cache.memberships_changed(user_ids)
+    listener: MembershipListener = request.app.state.task_cache
+    await listener.memberships_changed(user_ids)
 
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])

@@ -1,4 +1,8 @@
-"""Projects, membership and roles. Who may see a project is decided here, in SQL."""
+"""Projects, membership and roles: the rules. Never commits.
+
+Who may see a project is decided in `projects.access`; every read here starts from
+`visible_projects`. Accounts belong to `auth`: emails come from `auth.service`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskhub.auth.models import User
+from taskhub.auth.service import find_user, users_by_ids
 from taskhub.db import utcnow
 from taskhub.errors import Conflict, Forbidden, Invalid, NotFound
 from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
+from taskhub.projects.access import member_ids, role_in, visible_projects
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.projects.schemas import MemberOut, ProjectCreate, ProjectOut, ProjectUpdate
 
@@ -24,14 +29,6 @@ class ProjectPage:
     next_cursor: str | None
 
 
-def visible_projects(user_id: uuid.UUID) -> Select[Project, Role]:
-    """Every project `user_id` is a member of, with their role: the base of all reads."""
-    return select(Project, ProjectMember.role).join(
-        ProjectMember,
-        and_(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id),
-    )
-
-
 def _out(project: Project, role: Role) -> ProjectOut:
     return ProjectOut(
         id=project.id,
@@ -40,14 +37,6 @@ def _out(project: Project, role: Role) -> ProjectOut:
         role=role,
         created_at=project.created_at,
         updated_at=project.updated_at,
-    )
-
-
-async def role_in(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
-    return await session.scalar(
-        select(ProjectMember.role).where(
-            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
-        )
     )
 
 
@@ -143,13 +132,7 @@ async def delete_project(
 ) -> list[uuid.UUID]:
     """Delete the project (its tasks cascade); return who were its members."""
     project = await _owned(session, project_id, user_id)
-    members = list(
-        (
-            await session.scalars(
-                select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)
-            )
-        ).all()
-    )
+    members = await member_ids(session, [project_id])
     await session.delete(project)
     await session.flush()
     return members
@@ -159,13 +142,20 @@ async def list_members(
     session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID
 ) -> list[MemberOut]:
     await _visible(session, project_id, user_id)
-    rows = await session.execute(
-        select(ProjectMember.user_id, User.email, ProjectMember.role)
-        .join(User, User.id == ProjectMember.user_id)
-        .where(ProjectMember.project_id == project_id)
-        .order_by(ProjectMember.created_at, ProjectMember.user_id)
-    )
-    return [MemberOut(user_id=u, email=e, role=r) for u, e, r in rows]
+    rows = (
+        await session.execute(
+            select(ProjectMember.user_id, ProjectMember.role)
+            .where(ProjectMember.project_id == project_id)
+            .order_by(ProjectMember.created_at, ProjectMember.user_id)
+        )
+    ).all()
+    users = await users_by_ids(session, [member for member, _ in rows])
+    # A member whose account was deleted meanwhile is gone (the cascade removes the row).
+    return [
+        MemberOut(user_id=member, email=users[member].email, role=role)
+        for member, role in rows
+        if member in users
+    ]
 
 
 async def _lock_owners(session: AsyncSession, project_id: uuid.UUID) -> int:
@@ -188,8 +178,8 @@ async def put_member(
     role: Role,
 ) -> MemberOut:
     await _owned(session, project_id, caller_id)
-    email = await session.scalar(select(User.email).where(User.id == member_id))
-    if email is None:
+    user = await find_user(session, member_id)
+    if user is None:
         raise NotFound("User")
     current = await role_in(session, project_id, member_id)
     if (
@@ -205,7 +195,7 @@ async def put_member(
         assert member is not None
         member.role = role
     await session.flush()
-    return MemberOut(user_id=member_id, email=email, role=role)
+    return MemberOut(user_id=member_id, email=user.email, role=role)
 
 
 async def remove_member(

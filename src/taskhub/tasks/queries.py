@@ -1,4 +1,7 @@
-"""SQL building blocks for tasks: visibility, label containment, keyset ordering."""
+"""SQL building blocks for task lists: label containment, text search, keyset ordering.
+
+Who may see a task is not decided here: that is `tasks.access`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, RowMapping, Uuid, and_, bindparam, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, or_, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -19,59 +21,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from taskhub.errors import Invalid
-from taskhub.projects.models import ProjectMember, Role
-from taskhub.tasks.models import TASKS, Task
-
-
-def in_inbox_of(user_id: uuid.UUID) -> ColumnElement[bool]:
-    return and_(Task.project_id.is_(None), Task.owner_id == user_id)
-
-
-_USER = bindparam("user_id", type_=Uuid())
-_TASK = bindparam("task_id", type_=Uuid())
-_VISIBLE_CONDITION = and_(
-    Task.id == _TASK,
-    or_(
-        and_(Task.project_id.is_(None), Task.owner_id == _USER), ProjectMember.user_id.is_not(None)
-    ),
-)
-_MEMBERSHIP_OF_CALLER = and_(
-    ProjectMember.project_id == Task.project_id, ProjectMember.user_id == _USER
-)
-
-# One task with the caller's role in its project (None in the inbox), if visible. One
-# statement: the membership is an outer join, so either kind of task costs a primary-key
-# lookup plus an index probe. Built once with bound parameters: constructing the
-# expression per request cost more CPU than executing it.
-VISIBLE_TASK_ROW = (
-    select(*TASKS.columns, ProjectMember.role)
-    .select_from(TASKS)
-    .outerjoin(ProjectMember, _MEMBERSHIP_OF_CALLER)
-    .where(_VISIBLE_CONDITION)
-)
-_VISIBLE_TASK_ENTITY = (
-    select(Task, ProjectMember.role)
-    .outerjoin(ProjectMember, _MEMBERSHIP_OF_CALLER)
-    .where(_VISIBLE_CONDITION)
-)
-
-
-async def visible_task(
-    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
-) -> tuple[Task, Role | None] | None:
-    """The ORM task (for writes) and the caller's role, or None if not visible."""
-    row = (
-        await session.execute(_VISIBLE_TASK_ENTITY, {"user_id": user_id, "task_id": task_id})
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-async def visible_task_row(
-    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
-) -> RowMapping | None:
-    """The task's columns and the caller's `role` as a plain row (for reads), or None."""
-    result = await session.execute(VISIBLE_TASK_ROW, {"user_id": user_id, "task_id": task_id})
-    return result.mappings().first()
+from taskhub.tasks.models import Task
 
 
 class LabelContains(ColumnElement[bool]):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
 from taskhub.errors import NotFound
 from taskhub.pagination import Page
+from taskhub.projects.access import roles_of
 from taskhub.routing import (
     BODY_ERRORS,
     NOT_FOUND,
@@ -20,6 +21,7 @@ from taskhub.routing import (
     parse_id,
 )
 from taskhub.tasks import service
+from taskhub.tasks.access import may_see
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.encode import encode_page, encode_task
 from taskhub.tasks.schemas import (
@@ -167,14 +169,10 @@ async def get_task(
     cache = _cache(request)
     cached = await cache.get(ident)
     if cached is not None:
-        if cached.project_id is None:
-            visible = cached.owner_id == str(caller.user_id)
-        else:
-            roles = await cache.roles(
-                caller.user_id, lambda: service.roles_of(session, caller.user_id)
-            )
-            visible = cached.project_id in roles
-        if not visible:
+        roles: dict[str, str] = {}
+        if cached.project_id is not None:  # inbox tasks need no lookup at all
+            roles = await cache.roles(caller.user_id, lambda: roles_of(session, caller.user_id))
+        if not may_see(caller.user_id, cached.owner_id, cached.project_id, roles):
             raise NotFound("Task")
         return _task_response(cached.body, cached.version)
     row = await service.get_task_row(session, caller.user_id, ident)
