@@ -27,6 +27,7 @@ LINTED := src tests migrations bench faults fuzz
 lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from taskhub.activity.schemas import ActivityOut
 from taskhub.activity.service import list_activity
-from taskhub.deps import CallerDep, ReaderDep
+from taskhub.auth.deps import CallerDep
+from taskhub.deps import ReaderDep
 from taskhub.routing import NOT_FOUND, PathId, parse_id
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from taskhub.auth import service
+from taskhub.auth.deps import CallerDep, HasherDep
 from taskhub.auth.schemas import RefreshRequest, TokenPair, UserCreate, UserOut
-from taskhub.deps import CallerDep, HasherDep, LimiterDep, ReaderDep, SessionDep, SettingsDep
+from taskhub.deps import LimiterDep, ReaderDep, SessionDep, SettingsDep
 from taskhub.errors import Unauthorized
 from taskhub.routing import error_responses
 

@@ -8,7 +8,8 @@ from typing import Protocol
 
 from fastapi import APIRouter, Request, Response, status
 
-from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
+from taskhub.auth.deps import CallerDep
+from taskhub.deps import CursorQuery, LimitQuery, ReaderDep, SessionDep
 from taskhub.pagination import Page
 from taskhub.projects import service
 from taskhub.projects.schemas import MemberOut, MemberPut, ProjectCreate, ProjectOut, ProjectUpdate

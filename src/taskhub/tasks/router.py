@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from taskhub.deps import CallerDep, CursorQuery, LimitQuery, ReaderDep, SessionDep
+from taskhub.auth.deps import CallerDep
+from taskhub.deps import CursorQuery, LimitQuery, ReaderDep, SessionDep
 from taskhub.errors import NotFound
 from taskhub.pagination import Page
 from taskhub.projects.access import roles_of

@@ -1,0 +1,51 @@
+"""Who is calling: the access-token dependency every authenticated route takes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from taskhub.auth.passwords import PasswordHasher
+from taskhub.auth.tokens import AccessTokenVerifier
+from taskhub.deps import get_limiter, get_settings
+from taskhub.errors import RateLimited, Unauthorized
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking, as far as a valid access token says. No database lookup."""
+
+    user_id: uuid.UUID
+
+
+async def get_caller(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Caller:
+    settings = get_settings(request)
+    verifier: AccessTokenVerifier = request.app.state.verifier
+    claims = verifier.verify(token) if token else None
+    if claims is None:
+        raise Unauthorized("Not authenticated")
+    limit = settings.rate_limit_per_minute
+    if limit:
+        wait = await get_limiter(request).hit(f"api:{claims.user_id}", limit, 60)
+        if wait is not None:
+            raise RateLimited(wait)
+    return Caller(user_id=claims.user_id)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
