@@ -50,7 +50,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReaderDep = Annotated[AsyncSession, Depends(get_reader)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
-
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
 CursorQuery = Annotated[
     str | None, Query(max_length=1024, description="Opaque cursor from a previous page")

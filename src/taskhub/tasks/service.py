@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.db import utcnow
 from taskhub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from taskhub.projects.access import role_in
+from taskhub.projects.access import Role, role_in
 from taskhub.tasks import writes
 from taskhub.tasks.access import audience, may_write, visible_task, visible_task_row
 from taskhub.tasks.events import task_changed
@@ -71,13 +71,19 @@ async def get_task_row(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.
     return row
 
 
-async def _load_writable(
-    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected
-) -> Task:
+async def _visible(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> tuple[Task, Role | None]:
     found = await visible_task(session, user_id, task_id)
     if found is None:
         raise NotFound("Task")
-    task, role = found
+    return found
+
+
+async def _load_writable(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected
+) -> Task:
+    task, role = await _visible(session, user_id, task_id)
     if not may_write(task.project_id, role):
         raise Forbidden("Your role in this project is read-only")
     if isinstance(expected, frozenset) and task.version not in expected:
@@ -102,10 +108,7 @@ async def _check_parent(
     project_id: uuid.UUID | None,
     owner_id: uuid.UUID,
 ) -> None:
-    found = await visible_task(session, user_id, parent_id)
-    if found is None:
-        raise NotFound("Task")
-    parent, role = found
+    parent, role = await _visible(session, user_id, parent_id)
     # The parent is a reference in the body, not the resource being changed: a parent
     # the caller may only read is an invalid value (422), like one in another project.
     if not may_write(parent.project_id, role):
