@@ -110,8 +110,8 @@ def _row(scenario: str, data: dict[str, Any]) -> EmbeddedRow:
     )
 
 
-def _seed(base: str, data_dir: Path) -> tuple[str, Path]:
-    """One user with SEED_TASKS tasks, created through the API; returns a token and ids."""
+def _seed(base: str, data_dir: Path, tasks: int) -> tuple[str, Path]:
+    """One user with `tasks` tasks, created through the API; returns a token and ids."""
     email, password = "embedded@bench.taskhub.dev", secrets.token_urlsafe(18)
     body = {"email": email, "password": password, "display_name": "embedded"}
     status, answer = http("POST", f"{base}/api/v1/auth/register", json_body=body)
@@ -122,7 +122,7 @@ def _seed(base: str, data_dir: Path) -> tuple[str, Path]:
     if status != 200 or not isinstance(answer, dict):
         raise RuntimeError(f"login: HTTP {status} {answer}")
     token = str(answer["access_token"])
-    for i in range(SEED_TASKS):
+    for i in range(tasks):
         title = {"title": f"Seeded task {i}"}
         status, answer = http("POST", f"{base}/api/v1/tasks", json_body=title, token=token)
         if status != 201:
@@ -149,7 +149,7 @@ def _drain_jobs(data_dir: Path, within: float = 120.0) -> None:
     log(f"embedded: outbox not drained after {within:.0f}s; measuring anyway")
 
 
-def run(duration: int, log_dir: Path) -> list[EmbeddedRow]:
+def run(duration: int, log_dir: Path, seed_tasks: int = SEED_TASKS) -> list[EmbeddedRow]:
     """Start `taskhub serve` on a fresh SQLite file, seed it, run every scenario once."""
     if not port_free(PORT):
         raise RuntimeError(f"port {PORT} is busy; stop whatever listens there first")
@@ -169,7 +169,7 @@ def run(duration: int, log_dir: Path) -> list[EmbeddedRow]:
     try:
         base = f"http://127.0.0.1:{PORT}"
         procs.wait_http_ok(f"{base}/readyz", proc, log_path)
-        token, ids_file = _seed(base, data_dir)
+        token, ids_file = _seed(base, data_dir, seed_tasks)
         extra = {"BENCH_TOKEN": token, "BENCH_IDS_FILE": str(ids_file)}
         for scenario, script in SCENARIOS.items():
             _drain_jobs(data_dir)
