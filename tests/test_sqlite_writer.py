@@ -115,10 +115,13 @@ async def test_a_transaction_that_raises_releases_the_write_lock(
     database: Database = sqlite_app.state.db
     alice = await register(sqlite_client)
 
-    with pytest.raises(RuntimeError, match="mid-transaction"):
+    async def half_write() -> None:
         async with database.writer() as session:
             await session.execute(text("UPDATE users SET display_name = 'half-written'"))
             raise RuntimeError("mid-transaction")
+
+    with pytest.raises(RuntimeError, match="mid-transaction"):
+        await half_write()
 
     async with asyncio.timeout(LOCK_RELEASE_DEADLINE_S):
         await _create(sqlite_client, alice.headers, "after the failure")
@@ -159,3 +162,28 @@ async def test_job_runner_writes_interleave_with_request_writes(
     # Every job ran once and never failed: no runner write met a request write in SQLite.
     assert len(jobs) >= len(ids)
     assert {(j.status, j.attempts, j.last_error) for j in jobs} == {(JobStatus.done, 1, None)}
+
+
+async def test_a_cancelled_transaction_releases_the_write_lock(
+    sqlite_app: FastAPI, sqlite_client: httpx.AsyncClient
+) -> None:
+    database: Database = sqlite_app.state.db
+    alice = await register(sqlite_client)
+    holding = asyncio.Event()
+
+    async def hold_the_lock() -> None:
+        async with database.writer() as session:
+            await session.execute(text("UPDATE users SET display_name = 'cancelled'"))
+            holding.set()
+            await asyncio.Event().wait()  # until cancelled, e.g. by a shutdown
+
+    holder = asyncio.create_task(hold_the_lock())
+    await holding.wait()
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+
+    async with asyncio.timeout(LOCK_RELEASE_DEADLINE_S):
+        await _create(sqlite_client, alice.headers, "after the cancellation")
+    me = await sqlite_client.get("/api/v1/users/me", headers=alice.headers)
+    assert me.json()["display_name"] != "cancelled"
