@@ -141,11 +141,6 @@ class WriteSerialiser:
         if lock is not None:
             lock.release()
 
-    def held(self) -> bool:
-        """True while a transaction of this process (on the running loop) holds the lock."""
-        lock = self._locks.get(asyncio.get_running_loop())
-        return lock is not None and lock.locked()
-
 
 _WRITE_LOCK_KEY = "taskhub.sqlite_write_lock"
 
