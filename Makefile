@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps faults fuzz codegen cluster
+.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,10 +54,21 @@ bench-deps: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
 
-bench: bench-deps ## the full benchmark (BENCH_SCALE=small|large, BENCH_DURATION=10)
+# The Django REST Framework peer (bench/peers/drf) gets its own venv: Django is no
+# dependency of taskhub. Re-made when its requirements file changes.
+DRF_REQS  := bench/peers/drf/requirements.txt
+DRF_STAMP := $(VENV)/drf/.installed-$(shell cat $(DRF_REQS) | sha1sum | cut -c1-10)
+$(DRF_STAMP): $(DRF_REQS)
+	@test -x $(VENV)/drf/bin/python || $(PYTHON) -m venv $(VENV)/drf
+	$(VENV)/drf/bin/pip install -q -r $(DRF_REQS)
+	@rm -f $(VENV)/drf/.installed-* && touch $@
+
+bench-drf-deps: $(DRF_STAMP)
+
+bench: bench-deps bench-drf-deps ## the full benchmark (BENCH_SCALE=small|large, BENCH_DURATION=10)
 	$(BIN)/python -m bench.run
 
-bench-smoke: bench-deps ## 2 s per scenario: proves the harness works, asserts no speed
+bench-smoke: bench-deps bench-drf-deps ## 2 s per scenario: proves the harness works, asserts no speed
 	BENCH_SMOKE=1 $(BIN)/python -m bench.run
 
 faults: install ## kill -9 / SIGTERM / PostgreSQL-crash scenarios on SQLite and PostgreSQL

@@ -945,11 +945,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         run.teardown()
+    from bench import extras  # issue 14: embedded SQLite and the DRF peer (own servers)
+
+    try:
+        result["issue14"] = extras.run_all(cfg, run.log_dir)
+    except Exception as exc:
+        log(f"FAILED (issue-14 sections): {exc}")
+        return 1
     json_path, md_path, _checks = report.write_all(result, cfg.results_dir)
     print(md_path.read_text())
+    print(extras.markdown(result["issue14"]))
+    extras.write(result["issue14"], cfg.results_dir, result["meta"]["timestamp"])
     log(f"wrote {json_path} and {md_path}")
     if cfg.smoke:
-        failures = smoke_failures(result)
+        failures = smoke_failures(result) + extras.failures(result["issue14"])
         if failures:
             log("smoke FAILED:\n  " + "\n  ".join(failures))
             return 1

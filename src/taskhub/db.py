@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 from taskhub.settings import Settings
 
@@ -73,12 +78,80 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE for write transactions.
+class WriteSerialiser:
+    """One SQLite write transaction at a time in this process, queued first come first served.
+
+    SQLite has a single write lock per database file. When several pooled connections
+    want it at once, all but one sleep inside SQLite's busy handler, which polls in
+    growing steps (up to 100 ms each): a fast median with a tail of seconds. Queueing
+    writers on an asyncio lock *before* `BEGIN IMMEDIATE` means that, within one process,
+    nobody ever reaches the busy handler: the lock is handed to the next writer the
+    moment the previous transaction ends. Reads do not take it (WAL: they never block).
+
+    The lock is taken in the engine's `begin` event, so every transaction on the engine
+    goes through it: request sessions, the embedded job runner, `engine.begin()`. It is
+    released when the connection goes back to the pool (after COMMIT or ROLLBACK,
+    including a failed write and an invalidated connection) and recorded in the pool
+    entry's `record_info`, which outlives reconnects, so it cannot leak with a
+    discarded DBAPI connection.
+
+    Across processes (`serve --workers N` on SQLite, or the CLI next to a server) the
+    busy timeout still applies: this lock orders one process's writers, SQLite's lock
+    orders the processes.
+    """
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.wait_seconds = wait_seconds
+        # One lock per event loop: an asyncio.Lock is bound to the loop that first waits
+        # on it, and a test suite or the CLI may run several loops over one engine.
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _acquire(self, lock: asyncio.Lock) -> None:
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            # The same error and wording as SQLite's own busy timeout: a 503 for the client.
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                sqlite3.OperationalError("database is locked (queued for the write lock)"),
+            ) from None
+
+    def acquire(self, record_info: dict[Any, Any]) -> None:
+        """Wait for the lock (inside SQLAlchemy's greenlet); re-entrant per connection."""
+        if _WRITE_LOCK_KEY in record_info:
+            return  # commit-as-you-go: the connection's previous transaction still holds it
+        lock = self._lock()
+        await_(self._acquire(lock))
+        record_info[_WRITE_LOCK_KEY] = lock
+
+    @staticmethod
+    def release(record_info: dict[Any, Any] | None) -> None:
+        lock = record_info.pop(_WRITE_LOCK_KEY, None) if record_info is not None else None
+        if lock is not None:
+            lock.release()
+
+
+_WRITE_LOCK_KEY = "taskhub.sqlite_write_lock"
+
+
+def _configure_sqlite(engine: AsyncEngine, serialiser: WriteSerialiser) -> None:
+    """WAL, foreign keys, busy timeout, and serialised BEGIN IMMEDIATE for write transactions.
 
     A deferred transaction that reads and then writes can fail with SQLITE_BUSY without
-    waiting when another writer got there first; taking the write lock at BEGIN makes
-    concurrent writers queue on the busy timeout instead.
+    waiting when another writer got there first; taking the write lock at BEGIN avoids
+    that, and `serialiser` makes this process's writers queue in the event loop rather
+    than in SQLite's busy handler.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -95,7 +168,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        record_info = connection.connection.record_info
+        # Outside a greenlet (plain synchronous use of the engine) there is no event loop
+        # to queue on; such a caller waits in the busy handler as before.
+        queued = record_info is not None and in_greenlet()
+        if queued:
+            serialiser.acquire(record_info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                serialiser.release(record_info)
+            raise
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        serialiser.release(record.record_info)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -103,7 +191,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=20)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, WriteSerialiser(SQLITE_BUSY_TIMEOUT_MS / 1000))
         return engine
     return create_async_engine(
         url,

@@ -1,0 +1,3 @@
+-- get.lua plus the over-threshold counts of tail.lua.
+dofile(os.getenv("BENCH_LUA_DIR") .. "/get.lua")
+dofile(os.getenv("BENCH_LUA_DIR") .. "/tail.lua")
