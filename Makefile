@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
+.PHONY: install run test lint leftovers typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,17 @@ test: install lint typecheck test-sqlite test-postgres fuzz ## everything CI run
 
 LINTED := src tests migrations bench faults fuzz
 
-lint: install
+lint: install leftovers
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/lint-imports --no-logo
+
+# Merge leftovers never land: *.orig/*.rej files (tracked, or new and not ignored) and
+# conflict markers at the start of a line in any tracked file.
+leftovers:
+	@stray=$$(git ls-files --cached --others --exclude-standard -- '*.orig' '*.rej'); \
+	if [ -n "$$stray" ]; then echo "merge leftovers, remove them:"; echo "$$stray"; exit 1; fi
+	@if git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)'; then echo "conflict markers above"; exit 1; fi
 
 typecheck: install
 	$(BIN)/mypy
