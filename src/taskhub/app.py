@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from taskhub import __version__
 from taskhub.activity.router import router as activity_router
+from taskhub.auth.deps import authenticate
 from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
@@ -23,8 +24,13 @@ from taskhub.limits import InMemoryRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
 from taskhub.ops.metrics import router as metrics_router
-from taskhub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from taskhub.ops.middleware import (
+    AuthenticateFirst,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+)
 from taskhub.projects.router import router as projects_router
+from taskhub.routing import ANONYMOUS_PATHS, API_PREFIX
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
@@ -75,8 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
 
-    # Outermost first on the way in: the request id and headers wrap every answer,
-    # including the 413 from the body limit and CORS pre-flight responses.
+    # Each add_middleware wraps the ones before it, so the last added runs first on the
+    # way in: request id and headers, then CORS (pre-flights need no credentials, and a
+    # browser must be able to read a 401 or 413), then authentication, before any body.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AuthenticateFirst, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, authenticate=authenticate
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -85,7 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
     return app
 

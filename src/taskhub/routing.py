@@ -10,6 +10,12 @@ from pydantic import BaseModel
 
 from taskhub.errors import NotFound
 
+API_PREFIX = "/api/v1"
+# SPEC §2: the only /api/v1 routes that answer a request without credentials.
+ANONYMOUS_PATHS = frozenset(
+    f"{API_PREFIX}/auth/{name}" for name in ("register", "token", "refresh", "logout")
+)
+
 # Path ids are taken as text so that a malformed one is answered exactly like an
 # unknown one (404), as SPEC §2 requires, instead of FastAPI's 422.
 PathId = Annotated[str, Path(description="Resource id (UUID)", examples=[str(uuid.UUID(int=1))])]

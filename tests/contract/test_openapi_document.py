@@ -8,6 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import MakeUser
+
 METHODS = ("get", "put", "post", "delete", "patch")
 ANONYMOUS = {"register", "login", "refresh_token", "logout", "healthz", "readyz", "metrics"}
 
@@ -62,9 +64,12 @@ def test_every_operation_with_a_body_declares_413_and_422(app: FastAPI) -> None:
     ],
 )
 async def test_method_not_allowed_lists_every_method_of_the_path(
-    client: httpx.AsyncClient, method: str, path: str, allow: str
+    client: httpx.AsyncClient, make_user: MakeUser, method: str, path: str, allow: str
 ) -> None:
-    response = await client.request(method, path)
+    # With credentials: without them every /api/v1 request is 401 first (SPEC §2).
+    alice = await make_user()
 
-    assert response.status_code == 405
+    response = await client.request(method, path, headers=alice.headers)
+
+    assert response.status_code == 405, response.text
     assert response.headers["allow"] == allow

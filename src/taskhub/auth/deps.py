@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from taskhub.auth.passwords import PasswordHasher
-from taskhub.auth.tokens import AccessTokenVerifier
+from taskhub.auth.tokens import AccessClaims, AccessTokenVerifier
 from taskhub.deps import get_limiter, get_settings
 from taskhub.errors import RateLimited, Unauthorized
 
@@ -32,12 +32,31 @@ class Caller:
     user_id: uuid.UUID
 
 
-async def get_caller(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Caller:
-    settings = get_settings(request)
+async def authenticate(request: Request) -> AccessClaims | None:
+    """The claims of the request's valid bearer token, or None; verified once per request.
+
+    `AuthenticateFirst` calls it before anything reads the body (SPEC §2); `get_caller`
+    then finds the answer already in `request.state`.
+    """
+    try:
+        claims: AccessClaims | None = request.state.access_claims
+        return claims
+    except AttributeError:
+        pass
+    token = await oauth2_scheme(request)
     verifier: AccessTokenVerifier = request.app.state.verifier
     claims = verifier.verify(token) if token else None
+    request.state.access_claims = claims
+    return claims
+
+
+async def get_caller(
+    request: Request,
+    # Unused here (authenticate reads the header); it puts the bearer scheme in OpenAPI.
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Caller:
+    settings = get_settings(request)
+    claims = await authenticate(request)
     if claims is None:
         raise Unauthorized("Not authenticated")
     limit = settings.rate_limit_per_minute

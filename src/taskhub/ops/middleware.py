@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request id, access log, metrics, security headers, body limit.
+"""Pure-ASGI middleware: request id, access log, metrics, security headers, authentication
+first, body limit and encoding.
 
 Written against raw ASGI rather than BaseHTTPMiddleware: it costs a few microseconds
 per request instead of a task and a stream per request.
@@ -6,13 +7,18 @@ per request instead of a task and a stream per request.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Collection
+from re import Pattern
 from typing import Any
 
 import orjson
 import structlog
+from starlette.requests import Request
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskhub.ops.logging import get_logger
@@ -35,6 +41,10 @@ BASE_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+# The route template of a request answered before routing (see AuthenticateFirst), for
+# the access log and the metrics labels.
+ROUTE_TEMPLATE = "taskhub.route_template"
 
 access_log = get_logger("taskhub.access")
 
@@ -84,7 +94,7 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = getattr(route, "path", None) or scope.get(ROUTE_TEMPLATE) or "<unmatched>"
             method = scope["method"]
             status = str(status_code)
             REQUESTS.labels(method, template, status).inc()
@@ -105,27 +115,138 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    close: bool = True,
+) -> None:
+    """Answer without the app. `close` when a request body may remain unread."""
     payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    head = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *(headers or ()),
+    ]
+    if close:
+        head.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": payload})
 
 
+def _announces_body(scope: Scope) -> bool:
+    declared = _header(scope, b"content-length")
+    if declared is not None:
+        return declared.strip() not in (b"", b"0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+Authenticate = Callable[[Request], Awaitable[object | None]]
+
+
+class AuthenticateFirst:
+    """401 for a request under `prefix` without valid credentials, before anything else.
+
+    SPEC §2: routing, the body limit and body parsing come after authentication, so a
+    stranger learns nothing (not whether a path exists, not how a body is validated) and
+    the server reads no body it will refuse anyway. `authenticate` is the check the
+    routes' caller dependency uses; it keeps its answer in `request.state`, so a request
+    is still verified once.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        anonymous: Collection[str],
+        authenticate: Authenticate,
+    ) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.anonymous = frozenset(anonymous)
+        self.authenticate = authenticate
+        self._templates: list[tuple[Pattern[str], str]] | None = None
+
+    def _guards(self, path: str) -> bool:
+        under = path == self.prefix or path.startswith(self.prefix + "/")
+        return under and path not in self.anonymous
+
+    def _template(self, scope: Scope) -> str | None:
+        """The documented path template `scope` would be routed to, if any."""
+        if self._templates is None:
+            paths = scope["app"].openapi()["paths"]
+            self._templates = [(compile_path(template)[0], template) for template in paths]
+        path: str = scope["path"]
+        return next((t for regex, t in self._templates if regex.match(path)), None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._guards(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if await self.authenticate(Request(scope)) is not None:
+            await self.app(scope, receive, send)
+            return
+        scope[ROUTE_TEMPLATE] = self._template(scope)
+        await _send_json(
+            send,
+            401,
+            {"detail": "Not authenticated"},
+            [(b"www-authenticate", b"Bearer")],
+            close=_announces_body(scope),
+        )
+
+
+NOT_UTF8 = {
+    "detail": [
+        {
+            "loc": ["body"],
+            "msg": "A JSON body must be UTF-8, without a byte order mark",
+            "type": "json_invalid",
+        }
+    ]
+}
+
+
+def _declares_json(scope: Scope) -> bool:
+    """Whether FastAPI will parse the body as JSON: application/json or application/*+json."""
+    raw = _header(scope, b"content-type")
+    if raw is None:
+        return False
+    media = raw.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+def _utf8_json_text(body: bytes) -> bool:
+    """Whether `body` is UTF-8 without a BOM (RFC 8259 §8.1; SPEC §2: else 422).
+
+    json.loads guesses UTF-16/32 from where the NUL bytes are and skips a UTF-8 BOM
+    (json.detect_encoding), and decodes with "surrogatepass": all of that is refused
+    here. A BOM is refused rather than ignored (§8.1 allows either): senders MUST NOT add
+    one, and a client that does should hear so from us, not from the next strict parser.
+    """
+    if json.detect_encoding(body) != "utf-8":
+        return False
+    if body.isascii():
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class BodyLimitMiddleware:
-    """413 for request bodies over the limit, declared or streamed (chunked).
+    """413 for request bodies over the limit, declared or streamed (chunked); 422 for a
+    JSON body that is not UTF-8.
 
     The body is read here, up to the limit, and replayed to the app, so the app never
-    starts on a request that will turn out too large.
+    starts on a request that will turn out too large, and every route that takes JSON
+    gets the same encoding rule.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -169,6 +290,9 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if _declares_json(scope) and not _utf8_json_text(body):
+            await _send_json(send, 422, NOT_UTF8, close=False)
+            return
         await self.app(scope, _replay([body], None, receive), send)
 
 
