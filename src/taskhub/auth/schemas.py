@@ -9,16 +9,9 @@ from typing import Annotated, Literal
 import email_validator
 from pydantic import AfterValidator, Field, StrictStr
 
-from taskhub.schemas import InputModel, OutputModel
+from taskhub.schemas import InputModel, OutputModel, Storable
 
 MAX_EMAIL_CHARS = 320
-
-
-def _storable(value: str) -> str:
-    # Neither database stores NUL in text; PostgreSQL would turn it into a 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _email(value: str) -> str:
@@ -38,7 +31,7 @@ Email = Annotated[
     Field(max_length=MAX_EMAIL_CHARS, json_schema_extra={"format": "email"}),
     AfterValidator(_email),
 ]
-DisplayName = Annotated[StrictStr, Field(max_length=100), AfterValidator(_storable)]
+DisplayName = Annotated[StrictStr, Field(max_length=100), Storable]
 
 
 class UserCreate(InputModel):

@@ -6,22 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictStr, field_validator
+from pydantic import Field, StrictStr, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from taskhub.projects.models import Role
-from taskhub.schemas import InputModel, NotBlank, OutputModel
+from taskhub.schemas import InputModel, NotBlank, OutputModel, Storable
 
-
-def _storable(value: str) -> str:
-    # Neither database stores NUL in text; PostgreSQL would turn it into a 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Storable = AfterValidator(_storable)
-ProjectName = Annotated[StrictStr, Field(min_length=1, max_length=100), NotBlank, Storable]
+ProjectName = Annotated[StrictStr, Field(min_length=1, max_length=100), NotBlank]
 ProjectDescription = Annotated[StrictStr, Field(max_length=20_000), Storable]
 
 

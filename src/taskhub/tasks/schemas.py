@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -18,21 +17,18 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from taskhub.schemas import InputModel, NotBlank, OutputModel, Timestamp
+from taskhub.schemas import InputModel, NotBlank, OutputModel, Storable, TextRule, Timestamp
 
 MAX_POSITION = 2**53 - 1
 
 # RFC 3339 date-time (§5.6), with the space separator its note allows. Pydantic alone
 # would also take "1893456000" as a Unix time.
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+RFC3339 = TextRule(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+    explain=lambda _: "must be an RFC 3339 timestamp with an offset",
+    before=True,
 )
-
-
-def _rfc3339_text(value: Any) -> Any:
-    if isinstance(value, str) and not _RFC3339.fullmatch(value):
-        raise ValueError("must be an RFC 3339 timestamp with an offset")
-    return value
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -42,21 +38,12 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-def _storable(value: str) -> str:
-    # Neither database stores NUL in text; PostgreSQL would turn it into a 500 at INSERT.
-    # (Lone surrogates never get here: pydantic refuses them as invalid Unicode.)
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _dedupe(labels: list[str]) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-Storable = AfterValidator(_storable)
-UtcTimestamp = Annotated[Timestamp, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
-Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NotBlank, Storable]
+UtcTimestamp = Annotated[Timestamp, RFC3339, AfterValidator(_in_utc)]
+Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NotBlank]
 Description = Annotated[StrictStr, Field(max_length=20_000), Storable]
 
 
