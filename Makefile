@@ -1,23 +1,39 @@
 # taskhub — see README.md. Every target installs what it needs first.
 PYTHON ?= python3
+PORT   ?= 8000
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)
+DEPS   := $(shell cat pyproject.toml | sha1sum | cut -c1-10)
+# Serving needs the runtime dependencies only; everything else (tests, lint, fuzz) the
+# dev extra too. Each stamp names the pyproject.toml it was installed from.
+RUNTIME_STAMP := $(VENV)/.runtime-$(DEPS)
+DEV_STAMP     := $(VENV)/.dev-$(DEPS)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+# No .pyc for all of Celery, Alembic, SQLAlchemy... at install: Python writes the ones
+# a process imports on first use.
+PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q --no-compile
 
-.PHONY: install run test lint leftovers typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
+.PHONY: install runtime run test lint leftovers typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-* && touch $@
+	$(PIP) -e .
+	@rm -f $(VENV)/.runtime-* && touch $@
 
-install: $(STAMP)
+# The dev extra includes the runtime: a dev install is a runtime install too.
+$(DEV_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[dev]'
+	@rm -f $(VENV)/.dev-* $(VENV)/.runtime-* && touch $@ $(RUNTIME_STAMP)
 
-run: install ## serve on http://127.0.0.1:8000 with the embedded SQLite database
-	$(BIN)/taskhub serve
+runtime: $(RUNTIME_STAMP)
 
-migrate: install
+install: $(DEV_STAMP)
+
+run: runtime ## serve on http://127.0.0.1:$(PORT) with the embedded SQLite database
+	$(BIN)/taskhub serve --port $(PORT)
+
+migrate: runtime
 	$(BIN)/taskhub migrate
 
 test: install lint typecheck test-sqlite test-postgres fuzz ## everything CI runs
