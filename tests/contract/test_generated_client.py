@@ -67,7 +67,7 @@ async def test_generated_client_registers_and_logs_in(anonymous: Any) -> None:
         client=anonymous, body=m.UserCreate(email=email, password=PASSWORD)
     )
     tokens = await api("auth.login").asyncio_detailed(
-        client=anonymous, body=m.BodyLogin(username=email, password=PASSWORD)
+        client=anonymous, body=m.LoginForm(username=email, password=PASSWORD)
     )
 
     assert created.status_code == HTTPStatus.CREATED

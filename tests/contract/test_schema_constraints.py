@@ -201,3 +201,18 @@ async def test_due_at_agrees_with_the_schema(
     )
 
     assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("", "x"), ("x", ""), ("", ""), ("x", "x"), ("\u3000", " ")]
+)
+async def test_the_login_form_agrees_with_the_schema(
+    client: httpx.AsyncClient, app: FastAPI, username: str, password: str
+) -> None:
+    form = {"username": username, "password": password}
+    expected = _valid(_schema(app, "LoginForm"), form)
+
+    response = await client.post("/api/v1/auth/token", data=form)
+
+    # Schema-valid but unknown credentials are 401; only a schema-invalid form is 422.
+    assert response.status_code == (401 if expected else 422), response.text

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, Response, status
 
 from taskhub.auth import service
 from taskhub.auth.deps import CallerDep, HasherDep
-from taskhub.auth.schemas import RefreshRequest, TokenPair, UserCreate, UserOut
+from taskhub.auth.schemas import LoginForm, RefreshRequest, TokenPair, UserCreate, UserOut
 from taskhub.deps import LimiterDep, ReaderDep, SessionDep, SettingsDep
 from taskhub.errors import Unauthorized
 from taskhub.routing import error_responses
@@ -50,7 +49,7 @@ async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> 
     ),
 )
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import email_validator
-from pydantic import AfterValidator, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 from taskhub.schemas import InputModel, OutputModel, Storable
 
@@ -45,6 +45,23 @@ class UserOut(OutputModel):
     email: str
     display_name: str
     created_at: datetime
+
+
+class LoginForm(BaseModel):
+    """OAuth2 password grant (RFC 6749 §4.3.2), as the /docs "Authorize" button sends it.
+
+    FastAPI's OAuth2PasswordRequestForm documents `username` and `password` as any
+    string, yet an empty form value counts as missing (422): say so (minLength 1).
+    """
+
+    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    username: Annotated[StrictStr, Field(min_length=1)]
+    password: Annotated[StrictStr, Field(min_length=1, json_schema_extra={"format": "password"})]
+    scope: StrictStr = ""
+    client_id: StrictStr | None = None
+    client_secret: Annotated[StrictStr | None, Field(json_schema_extra={"format": "password"})] = (
+        None
+    )
 
 
 class RefreshRequest(InputModel):
