@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from taskhub import __version__
 from taskhub.activity.router import router as activity_router
+from taskhub.admin import mount_admin
+from taskhub.auth.deactivation import Deactivations
 from taskhub.auth.deps import authenticate
 from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
@@ -34,6 +36,7 @@ from taskhub.routing import ANONYMOUS_PATHS, API_PREFIX
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
+from taskhub.webdocs import install_docs
 
 log = get_logger(__name__)
 
@@ -45,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.open(settings)
         redis = open_shared_state(app, settings)
+        await app.state.deactivations.start(
+            app.state.db, redis, single_process=settings.local_cache
+        )
         app.state.jobs = start_jobs(settings, app.state.db)
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
@@ -61,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Self-hostable multi-user task service.",
         lifespan=lifespan,
+        docs_url=None,  # webdocs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.limiter = InMemoryRateLimiter()
@@ -69,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = None
     app.state.verifier = AccessTokenVerifier(secret_of(settings))
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+    app.state.deactivations = Deactivations()
 
     install_error_handlers(app)
     for router in (
@@ -80,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
     ):
         app.include_router(router)
+    install_docs(app)
+    mount_admin(app, settings)
 
     # Each add_middleware wraps the ones before it, so the last added runs first on the
     # way in: request id and headers, then CORS (pre-flights need no credentials, and a

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # NoDecode: a plain comma-separated list is accepted as well as a JSON array.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_log: bool = True
+    # Cookies (the admin's session) marked Secure: set behind HTTPS.
+    secure_cookies: bool = False
     # Cache hot reads in this process when there is no Redis. Only correct while one
     # process serves the data: `serve --workers N` turns it off unless Redis is set.
     local_cache: bool = True

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from taskhub.auth.deactivation import ensure_active
 from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.tokens import AccessClaims, AccessTokenVerifier
 from taskhub.deps import get_limiter, get_settings
@@ -59,6 +60,7 @@ async def get_caller(
     claims = await authenticate(request)
     if claims is None:
         raise Unauthorized("Not authenticated")
+    await ensure_active(request.app.state.deactivations, claims.user_id)
     limit = settings.rate_limit_per_minute
     if limit:
         wait = await get_limiter(request).hit(f"api:{claims.user_id}", limit, 60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskhub.db import Base, UTCDateTime, new_id, utcnow
@@ -19,6 +19,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(100), default="")
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once a superuser deactivates the account (auth/deactivation.py).
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -116,7 +116,8 @@ async def authenticate(
     ok = len(password) <= MAX_PASSWORD_CHARS and await hasher.verify(
         password, user.password_hash if user else None
     )
-    if not ok or user is None:
+    # A deactivated account answers exactly like a wrong password.
+    if not ok or user is None or not user.is_active:
         await guard.failed(email, address)
         raise Unauthorized("Incorrect email or password")
     return user

@@ -26,21 +26,28 @@ from taskhub.ops.metrics import LATENCY, REQUESTS
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 DOCS_PATHS = ("/docs", "/redoc")
+ADMIN_PATH = "/admin"
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-# Swagger UI and ReDoc load from jsDelivr; ReDoc also wants Google Fonts and runs its
-# search index in a blob: worker.
+# Swagger UI, ReDoc and the admin are served from installed packages: nothing from
+# another origin. Inline styles stay allowed (both UIs set them); inline scripts do not.
+# ReDoc runs its search index in a blob: worker.
 DOCS_CSP = (
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    b"font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
-    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    b"frame-ancestors 'none'"
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+ADMIN_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    b"form-action 'self'; frame-ancestors 'none'"
 )
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
 ]
+NO_REFERRER = (b"referrer-policy", b"no-referrer")
+# The admin's cross-site guard accepts a same-origin Referer (admin/guard.py).
+SAME_ORIGIN_REFERRER = (b"referrer-policy", b"same-origin")
 
 # The route template of a request answered before routing (see AuthenticateFirst), for
 # the access log and the metrics labels.
@@ -54,6 +61,14 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+def _page_policy(path: str) -> tuple[bytes, tuple[bytes, bytes]]:
+    if path.startswith(DOCS_PATHS):
+        return DOCS_CSP, NO_REFERRER
+    if path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
+        return ADMIN_CSP, SAME_ORIGIN_REFERRER
+    return API_CSP, NO_REFERRER
 
 
 class RequestContextMiddleware:
@@ -71,7 +86,7 @@ class RequestContextMiddleware:
         if not REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
+        csp, referrer = _page_policy(path)
         no_store = path.startswith("/api/")
         status_code = 500
 
@@ -81,6 +96,7 @@ class RequestContextMiddleware:
                 status_code = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 headers.extend(BASE_HEADERS)
+                headers.append(referrer)
                 headers.append((b"content-security-policy", csp))
                 headers.append((b"x-request-id", request_id.encode()))
                 if no_store:
