@@ -139,7 +139,6 @@ class JobAdmin(_ReadOnly, model=OutboxMessage):
     name = "Background job"
     name_plural = "Background jobs"
     icon = "fa-solid fa-gears"
-    identity = "job"
     column_list: ClassVar[Any] = [
         OutboxMessage.job,
         OutboxMessage.status,
