@@ -65,6 +65,13 @@ class UserAdmin(_ReadOnly, model=User):
         User.is_active,
         User.created_at,
     ]
+    column_labels: ClassVar[Any] = {
+        User.email: "Email",
+        User.display_name: "Name",
+        User.is_superuser: "Superuser",
+        User.is_active: "Active",
+        User.created_at: "Created",
+    }
     column_details_list: ClassVar[Any] = [User.id, *column_list]
     column_export_list: ClassVar[Any] = [User.id, *column_list]
     column_searchable_list: ClassVar[Any] = [User.email]
@@ -147,6 +154,14 @@ class JobAdmin(_ReadOnly, model=OutboxMessage):
         OutboxMessage.finished_at,
         OutboxMessage.last_error,
     ]
+    column_labels: ClassVar[Any] = {
+        OutboxMessage.job: "Job",
+        OutboxMessage.status: "Status",
+        OutboxMessage.attempts: "Attempts",
+        OutboxMessage.created_at: "Created",
+        OutboxMessage.finished_at: "Finished",
+        OutboxMessage.last_error: "Last error",
+    }
     column_filters: ClassVar[Any] = [
         StaticValuesFilter(OutboxMessage.status, [(s.value, s.value) for s in JobStatus])
     ]
