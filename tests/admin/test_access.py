@@ -7,8 +7,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from taskhub.app import create_app
+from taskhub.settings import Settings
 from tests.admin.conftest import SAME_ORIGIN, promote, sign_in
-from tests.conftest import MakeUser, User, make_client
+from tests.conftest import MakeUser, User, make_client, running
 
 
 async def test_a_normal_users_right_password_is_refused_and_shows_no_data(
@@ -102,3 +104,14 @@ async def test_a_superuser_promoted_later_can_sign_in(app: FastAPI, make_user: M
         signed_in = await sign_in(http, user)
 
     assert signed_in.status_code == 302, signed_in.text
+
+
+async def test_behind_https_the_session_cookie_is_secure(
+    settings: Settings, superuser: User
+) -> None:
+    secure = settings.model_copy(update={"secure_cookies": True})
+    async with running(create_app(secure)) as app, make_client(app) as http:
+        signed_in = await sign_in(http, superuser)
+
+    assert signed_in.status_code == 302, signed_in.text
+    assert "secure" in signed_in.headers["set-cookie"].lower()

@@ -1,4 +1,7 @@
-"""Browser fixtures: one server and one Chromium per session, a fresh page per test.
+"""Browser fixtures: one server and one Chromium for this package, a fresh page per test.
+
+Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running
+while it is started, which the async tests elsewhere in the suite must not find.
 
 A failing test leaves a screenshot of its page in tmp/artifacts/. Without Chromium the
 tests are skipped with a loud reason, except under CI=true, where that is a failure.
@@ -38,7 +41,7 @@ def _clean_state() -> None:
     Playwright's sync API runs an event loop that async fixtures must not share."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Path:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} not found: apt-get install -y chromium (.ci/run does)"
@@ -48,7 +51,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
     server = start_server(tmp_path_factory.mktemp("browser-server"))
     try:
@@ -57,7 +60,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
