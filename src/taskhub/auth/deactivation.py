@@ -110,8 +110,9 @@ class Deactivations:
         confirmed = await self._redis.call(
             lambda client: self._publish_and_wait(client, message, nonce), None, force=True
         )
-        if confirmed is None:
-            # Instances that missed it are unsubscribed, so they ask the database.
+        if confirmed is not True:
+            # Redis failed (unsubscribed instances ask the database), or a subscriber did
+            # not confirm in time (it applies the change when it reads the message).
             log.warning("deactivation_unconfirmed", user_id=str(user_id), active=active)
 
     # --- internals -----------------------------------------------------------------
@@ -166,7 +167,7 @@ class Deactivations:
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         await self._receive(redis.client, message["data"])
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # Redis or the database: retry, never die
                 if self._trusted:
                     log.warning("deactivation_feed_lost", error=f"{type(exc).__name__}: {exc}")
             finally:
