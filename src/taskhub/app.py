@@ -15,12 +15,13 @@ from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
-from taskhub.errors import install_error_handlers
+from taskhub.http.errors import install_error_handlers
 from taskhub.jobs.backend import start_jobs
-from taskhub.kv.cache import InMemoryCache, RedisCache
-from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.memory_cache import InMemoryCache
+from taskhub.kv.redis_cache import RedisCache
 from taskhub.kv.redis_client import GuardedRedis
-from taskhub.limits import InMemoryRateLimiter
+from taskhub.limits.memory import InMemoryRateLimiter
+from taskhub.limits.redis import RedisRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
 from taskhub.ops.metrics import router as metrics_router
