@@ -35,6 +35,7 @@ from taskhub.routing import ANONYMOUS_PATHS, API_PREFIX
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
+from taskhub.wiring import job_registry
 
 log = get_logger(__name__)
 
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.open(settings)
         redis = open_shared_state(app, settings)
-        app.state.jobs = start_jobs(settings, app.state.db)
+        app.state.jobs = start_jobs(settings, app.state.db, job_registry())
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
@@ -120,5 +121,19 @@ def open_shared_state(app: FastAPI, settings: Settings) -> GuardedRedis | None:
 def create_app_from_env() -> FastAPI:
     """Uvicorn factory entry point (`taskhub.app:create_app_from_env`)."""
     settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def create_worker_app_from_env() -> FastAPI:
+    """Uvicorn factory for `serve --workers N`: one of several processes serving the data.
+
+    An in-process cache would be private to each worker, which could not invalidate
+    the others' copies, so without Redis it is off. (The choice travels in the factory's
+    name because uvicorn starts each worker with nothing but an import string.)
+    """
+    settings = load_settings()
+    if not settings.redis_url:
+        settings = settings.model_copy(update={"local_cache": False})
     configure_logging(settings.log_level)
     return create_app(settings)

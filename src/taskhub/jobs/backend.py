@@ -8,6 +8,7 @@ from typing import Any
 
 from taskhub.db import Database
 from taskhub.jobs.outbox import ON_COMMIT_KEY
+from taskhub.jobs.registry import JobRegistry
 from taskhub.jobs.runner import EmbeddedRunner, Relay
 from taskhub.settings import Settings
 
@@ -15,6 +16,7 @@ from taskhub.settings import Settings
 @dataclass
 class Jobs:
     loop: EmbeddedRunner | Relay
+    registry: JobRegistry
     celery: Any | None = None
 
     @property
@@ -27,15 +29,15 @@ class Jobs:
             await asyncio.to_thread(self.celery.close)  # the publisher's broker connections
 
 
-def start_jobs(settings: Settings, database: Database) -> Jobs:
+def start_jobs(settings: Settings, database: Database, registry: JobRegistry) -> Jobs:
     """Start the background loop and make committed outbox rows wake it at once."""
     if settings.broker_url:
         from taskhub.jobs.celery_app import create_celery, sender
 
-        celery = create_celery(settings)
-        jobs = Jobs(loop=Relay(database, sender(celery)), celery=celery)
+        celery = create_celery(settings, registry)
+        jobs = Jobs(loop=Relay(database, sender(celery)), registry=registry, celery=celery)
     else:
-        jobs = Jobs(loop=EmbeddedRunner(database))
+        jobs = Jobs(loop=EmbeddedRunner(database, registry), registry=registry)
     database.writer.configure(info={ON_COMMIT_KEY: jobs.loop.wake})
     jobs.loop.start()
     return jobs
