@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -211,6 +212,18 @@ async def _until_logged(server: Server, text: str, timeout: float = 10.0) -> Non
             await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def _two_workers(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """`serve --workers 2`, and a client opening a new connection per request, so that
+    the kernel hands requests to either worker."""
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with (
+        served(env, "--workers", "2") as server,
+        httpx.AsyncClient(base_url=server.base_url, limits=fresh) as http,
+    ):
+        yield http
+
+
 async def _healthz_count(http: httpx.AsyncClient) -> float:
     response = await http.get("/metrics")
     assert response.status_code == 200, response.text
@@ -227,13 +240,8 @@ async def _healthz_count(http: httpx.AsyncClient) -> float:
 async def test_serve_with_two_workers_and_no_redis_never_serves_a_stale_task(
     backend_env: dict[str, str],
 ) -> None:
-    # A new connection per request, so the kernel hands requests to either worker: a
-    # process-local cache would answer from whichever copy that worker last stored.
-    fresh = httpx.Limits(max_keepalive_connections=0)
-    async with (
-        served(backend_env, "--workers", "2") as server,
-        httpx.AsyncClient(base_url=server.base_url, limits=fresh) as http,
-    ):
+    # A process-local cache would answer from whichever copy that worker last stored.
+    async with _two_workers(backend_env) as http:
         headers = await _register(http, "two-workers@example.com")
         created = await http.post("/api/v1/tasks", json={"title": "v0"}, headers=headers)
         assert created.status_code == 201, created.text
@@ -254,11 +262,7 @@ async def test_serve_with_two_workers_counts_every_request_in_metrics(
     backend_env: dict[str, str],
 ) -> None:
     # Each scrape is answered by one worker; the counts must still cover both.
-    fresh = httpx.Limits(max_keepalive_connections=0)
-    async with (
-        served(backend_env, "--workers", "2") as server,
-        httpx.AsyncClient(base_url=server.base_url, limits=fresh) as http,
-    ):
+    async with _two_workers(backend_env) as http:
         before = await _healthz_count(http)
         for _ in range(10):
             response = await http.get("/healthz")
