@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskhub.db import Database
+from taskhub.jobs.metrics import refresh_outbox_gauges
 from taskhub.jobs.outbox import ON_COMMIT_KEY
 from taskhub.jobs.registry import JobRegistry
 from taskhub.jobs.runner import EmbeddedRunner, Relay
@@ -22,6 +23,18 @@ class Jobs:
     @property
     def mode(self) -> str:
         return "celery" if self.celery is not None else "embedded"
+
+    async def ready(self) -> bool:
+        """True if jobs can be handed over: always in embedded mode, else the broker answers."""
+        if self.celery is None:
+            return True
+        from taskhub.jobs.commands import broker_ready  # imports Celery: only when configured
+
+        return await broker_ready(self)
+
+    async def refresh_metrics(self) -> None:
+        """Read the outbox counts into the /metrics gauges."""
+        await refresh_outbox_gauges(self.loop.database, known_jobs=self.registry)
 
     async def stop(self) -> None:
         await self.loop.stop()

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from taskhub.db import Database
-from taskhub.jobs.backend import Jobs
-from taskhub.kv.redis_client import GuardedRedis
 
 router = APIRouter(tags=["ops"])
 READINESS_TIMEOUT_SECONDS = 2.0
+
+
+# What the probes need from app.state's Redis client and job engine. Protocols, so
+# that ops (imported by everything for logging) imports neither kv nor jobs.
+class Pings(Protocol):
+    async def ping(self) -> bool: ...
+
+
+class ReportsReadiness(Protocol):
+    async def ready(self) -> bool: ...
 
 
 @router.get("/healthz", operation_id="healthz")
@@ -30,7 +39,7 @@ async def _database_answers(database: Database) -> bool:
     return True
 
 
-async def _redis_answers(redis: GuardedRedis | None) -> bool:
+async def _redis_answers(redis: Pings | None) -> bool:
     if redis is None:  # not configured: in-process cache and limits
         return True
     try:
@@ -40,12 +49,8 @@ async def _redis_answers(redis: GuardedRedis | None) -> bool:
         return False
 
 
-async def _broker_answers(jobs: Jobs) -> bool:
-    if jobs.celery is None:  # embedded mode: jobs run in this process
-        return True
-    from taskhub.jobs.commands import broker_ready  # imports Celery: only when configured
-
-    return await broker_ready(jobs)
+async def _broker_answers(jobs: ReportsReadiness) -> bool:
+    return await jobs.ready()  # embedded mode: always; Celery: the broker answers
 
 
 @router.get(

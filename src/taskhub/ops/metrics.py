@@ -14,7 +14,6 @@ from prometheus_client import (
     multiprocess,
 )
 
-from taskhub.jobs.metrics import refresh_outbox_gauges
 from taskhub.ops.logging import get_logger
 
 REQUESTS = Counter(
@@ -40,8 +39,7 @@ async def _refresh_job_gauges(request: Request) -> None:
     """Outbox counts (queue depth by job and status), read now; stale if the database is down."""
     try:
         async with asyncio.timeout(SCRAPE_TIMEOUT_SECONDS):
-            state = request.app.state
-            await refresh_outbox_gauges(state.db, known_jobs=state.jobs.registry)
+            await request.app.state.jobs.refresh_metrics()
     except Exception as exc:  # the request metrics are still worth serving
         log.warning("metrics_outbox_unavailable", error=type(exc).__name__)
 
