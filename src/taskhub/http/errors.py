@@ -12,38 +12,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from taskhub.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    Invalid,
-    NotFound,
-    PreconditionFailed,
-    RateLimited,
-    Unauthorized,
-)
+from taskhub.errors import DomainError, Invalid, RateLimited, Unauthorized
 from taskhub.ops.logging import get_logger
 
 log = get_logger(__name__)
 
 BEARER = {"WWW-Authenticate": "Bearer"}
-
-STATUS: dict[type[DomainError], int] = {
-    NotFound: 404,
-    Unauthorized: 401,
-    Forbidden: 403,
-    Conflict: 409,
-    PreconditionFailed: 412,
-    Invalid: 422,
-    RateLimited: 429,
-}
-
-
-def _status_of(exc: DomainError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 400
 
 
 def _sanitized(errors: list[Any]) -> list[dict[str, Any]]:
@@ -66,7 +40,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         headers = BEARER
     elif isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"detail": exc.detail}, status_code=_status_of(exc), headers=headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
