@@ -26,8 +26,8 @@ from sqlalchemy import text
 
 from taskhub.app import create_app
 from taskhub.db import Database
-from taskhub.kv.cache import InMemoryCache
-from taskhub.limits import InMemoryRateLimiter
+from taskhub.kv.memory_cache import InMemoryCache
+from taskhub.limits.memory import InMemoryRateLimiter
 from taskhub.migrate import upgrade
 from taskhub.settings import Settings, finalize
 from taskhub.tasks.cache import TaskCache

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from taskhub.app import create_app
@@ -208,3 +210,63 @@ async def _until_logged(server: Server, text: str, timeout: float = 10.0) -> Non
     async with asyncio.timeout(timeout):
         while not any(text in line for line in server.log_lines()):
             await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def _two_workers(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """`serve --workers 2`, and a client opening a new connection per request, so that
+    the kernel hands requests to either worker."""
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with (
+        served(env, "--workers", "2") as server,
+        httpx.AsyncClient(base_url=server.base_url, limits=fresh) as http,
+    ):
+        yield http
+
+
+async def _healthz_count(http: httpx.AsyncClient) -> float:
+    response = await http.get("/metrics")
+    assert response.status_code == 200, response.text
+    wanted = {"method": "GET", "route": "/healthz", "status": "200"}
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(response.text)
+        if family.name == "taskhub_http_requests"
+        for sample in family.samples
+        if sample.name == "taskhub_http_requests_total" and sample.labels == wanted
+    )
+
+
+async def test_serve_with_two_workers_and_no_redis_never_serves_a_stale_task(
+    backend_env: dict[str, str],
+) -> None:
+    # A process-local cache would answer from whichever copy that worker last stored.
+    async with _two_workers(backend_env) as http:
+        headers = await _register(http, "two-workers@example.com")
+        created = await http.post("/api/v1/tasks", json={"title": "v0"}, headers=headers)
+        assert created.status_code == 201, created.text
+        url = f"/api/v1/tasks/{created.json()['id']}"
+        seen = []
+        for version in range(1, 6):
+            patched = await http.patch(url, json={"title": f"v{version}"}, headers=headers)
+            assert patched.status_code == 200, patched.text
+            for _ in range(4):
+                read = await http.get(url, headers=headers)
+                assert read.status_code == 200, read.text
+                seen.append((f"v{version}", read.json()["title"]))
+
+    assert all(wrote == read for wrote, read in seen), seen
+
+
+async def test_serve_with_two_workers_counts_every_request_in_metrics(
+    backend_env: dict[str, str],
+) -> None:
+    # Each scrape is answered by one worker; the counts must still cover both.
+    async with _two_workers(backend_env) as http:
+        before = await _healthz_count(http)
+        for _ in range(10):
+            response = await http.get("/healthz")
+            assert response.status_code == 200, response.text
+        after = await _healthz_count(http)
+
+    assert after - before == 10

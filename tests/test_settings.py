@@ -170,3 +170,46 @@ def test_a_plain_postgres_url_is_driven_by_asyncpg(tmp_path: Path, url: str, exp
     )
 
     assert settings.effective_database_url == expected
+
+
+def test_celery_timings_and_queue_are_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKHUB_CELERY_QUEUE", "staging")
+    monkeypatch.setenv("TASKHUB_CELERY_VISIBILITY_TIMEOUT", "5")
+    monkeypatch.setenv("TASKHUB_CELERY_RESTORE_INTERVAL", "1")
+    monkeypatch.setenv("TASKHUB_CELERY_RETRY_BACKOFF_MAX", "2")
+
+    settings = load_settings(**_embedded(tmp_path))
+
+    assert (
+        settings.celery_queue,
+        settings.celery_visibility_timeout,
+        settings.celery_restore_interval,
+        settings.celery_retry_backoff_max,
+    ) == ("staging", 5, 1, 2)
+
+
+def test_an_empty_celery_queue_means_the_default_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKHUB_CELERY_QUEUE", "")
+
+    assert load_settings(**_embedded(tmp_path)).celery_queue == "taskhub"
+
+
+def test_a_celery_timing_that_is_not_a_positive_number_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKHUB_CELERY_VISIBILITY_TIMEOUT", "0")
+
+    with pytest.raises(ConfigError, match="TASKHUB_CELERY_VISIBILITY_TIMEOUT"):
+        load_settings(**_embedded(tmp_path))
+
+
+def test_the_prometheus_multiprocess_directory_is_read_under_its_own_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+
+    assert load_settings(**_embedded(tmp_path)).metrics_multiproc_dir == tmp_path / "metrics"

@@ -17,12 +17,13 @@ from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
-from taskhub.errors import install_error_handlers
+from taskhub.http.errors import install_error_handlers
 from taskhub.jobs.backend import start_jobs
-from taskhub.kv.cache import InMemoryCache, RedisCache
-from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.memory_cache import InMemoryCache
+from taskhub.kv.redis_cache import RedisCache
 from taskhub.kv.redis_client import GuardedRedis
-from taskhub.limits import InMemoryRateLimiter
+from taskhub.limits.memory import InMemoryRateLimiter
+from taskhub.limits.redis import RedisRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
 from taskhub.ops.metrics import router as metrics_router
@@ -37,6 +38,7 @@ from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
 from taskhub.webdocs import install_docs
+from taskhub.wiring import job_registry
 
 log = get_logger(__name__)
 
@@ -51,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.deactivations.start(
             app.state.db, redis, single_process=settings.local_cache
         )
-        app.state.jobs = start_jobs(settings, app.state.db)
+        app.state.jobs = start_jobs(settings, app.state.db, job_registry())
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
@@ -130,5 +132,19 @@ def open_shared_state(app: FastAPI, settings: Settings) -> GuardedRedis | None:
 def create_app_from_env() -> FastAPI:
     """Uvicorn factory entry point (`taskhub.app:create_app_from_env`)."""
     settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def create_worker_app_from_env() -> FastAPI:
+    """Uvicorn factory for `serve --workers N`: one of several processes serving the data.
+
+    An in-process cache would be private to each worker, which could not invalidate
+    the others' copies, so without Redis it is off. (The choice travels in the factory's
+    name because uvicorn starts each worker with nothing but an import string.)
+    """
+    settings = load_settings()
+    if not settings.redis_url:
+        settings = settings.model_copy(update={"local_cache": False})
     configure_logging(settings.log_level)
     return create_app(settings)

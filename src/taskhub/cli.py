@@ -63,6 +63,20 @@ def migrate() -> None:
     typer.echo("taskhub: database is at the latest revision")
 
 
+def _share_metrics_between_workers(settings: Settings) -> None:
+    """Give the uvicorn workers one prometheus_client multi-process directory.
+
+    The one place taskhub writes the environment: prometheus_client reads
+    PROMETHEUS_MULTIPROC_DIR when its metrics are created, in every worker process,
+    and has no other way to be told; the workers inherit it from this process.
+    """
+    if settings.metrics_multiproc_dir is not None:
+        return  # the operator chose one
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    directory = tempfile.mkdtemp(prefix="metrics-", dir=settings.data_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -80,21 +94,17 @@ def serve(
     settings = _settings()
     if settings.is_embedded and settings.embedded_migrate:
         _upgrade(settings)
-    if workers > 1 and not settings.redis_url:
-        # Each worker would hold its own copy and never see the others' writes.
-        os.environ["TASKHUB_LOCAL_CACHE"] = "false"
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-            prefix="metrics-", dir=settings.data_dir
-        )
+    if workers > 1:
+        _share_metrics_between_workers(settings)
     # Uvicorn drains on SIGTERM, then raises the signal again so that the process dies
     # of it (exit -15). A drained stop is a clean one: exit 0, as supervisors expect.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    # Workers re-read the environment; the embedded secret is already persisted, so
-    # every worker signs tokens with the same key.
+    # Each worker loads its own Settings (uvicorn passes it nothing but the factory's
+    # import string); the embedded secret is already persisted, so every worker signs
+    # tokens with the same key.
+    factory = "create_worker_app_from_env" if workers > 1 else "create_app_from_env"
     uvicorn.run(
-        "taskhub.app:create_app_from_env",
+        f"taskhub.app:{factory}",
         factory=True,
         host=host,
         port=port,
@@ -186,8 +196,9 @@ def worker(
     settings = _settings()
     _require_broker(settings)
     from taskhub.jobs.commands import run_worker
+    from taskhub.wiring import job_registry
 
-    run_worker(settings, concurrency=concurrency, loglevel=settings.log_level)
+    run_worker(settings, job_registry(), concurrency=concurrency, loglevel=settings.log_level)
 
 
 @app.command()

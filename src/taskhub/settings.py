@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     # (the Docker image sets /app/migrations); default: the repository's migrations/.
     migrations_dir: Path | None = None
 
+    # Celery broker and retry timings (see jobs/celery_app.py); the defaults are the
+    # production values. Tests shorten them to seconds; the queue name lets several
+    # deployments share one broker.
+    celery_queue: str = "taskhub"
+    celery_visibility_timeout: int = Field(default=120, ge=1)
+    celery_restore_interval: int = Field(default=10, ge=1)
+    celery_retry_backoff_max: int = Field(default=60, ge=1)
+
+    # prometheus_client's own variable, read here so that /metrics knows whether to
+    # aggregate the per-process files (`serve --workers N` sets it; see cli.py).
+    metrics_multiproc_dir: Path | None = Field(
+        default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str | None) -> str | None:
@@ -81,6 +95,11 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite://")
         return value
+
+    @field_validator("celery_queue")
+    @classmethod
+    def _queue_or_default(cls, value: str) -> str:
+        return value.strip() or "taskhub"  # an empty override means the default queue
 
     @field_validator("cors_origins", mode="before")
     @classmethod

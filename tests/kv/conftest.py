@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 import pytest
 import redis
 
-from taskhub.kv.cache import Cache, InMemoryCache, RedisCache
-from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.cache import Cache
+from taskhub.kv.memory_cache import InMemoryCache
+from taskhub.kv.redis_cache import RedisCache
 from taskhub.kv.redis_client import GuardedRedis
-from taskhub.limits import InMemoryRateLimiter, RateLimiter
+from taskhub.limits import RateLimiter
+from taskhub.limits.memory import InMemoryRateLimiter
+from taskhub.limits.redis import RedisRateLimiter
 
 REDIS_URL = os.environ.get("TASKHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from taskhub.kv.cache import Cache, InMemoryCache, RedisCache
+from taskhub.kv.cache import Cache
+from taskhub.kv.memory_cache import InMemoryCache
+from taskhub.kv.redis_cache import RedisCache
 from tests.kv.conftest import Instances
 
 TTL = 60.0

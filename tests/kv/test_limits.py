@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from taskhub.kv.limits import RedisRateLimiter
 from taskhub.limits import RateLimiter
+from taskhub.limits.redis import RedisRateLimiter
 from tests.kv.conftest import Instances
 
 

@@ -14,9 +14,10 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from taskhub.kv.cache import NO_GENERATION, RedisCache
-from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.cache import NO_GENERATION
+from taskhub.kv.redis_cache import RedisCache
 from taskhub.kv.redis_client import GuardedRedis
+from taskhub.limits.redis import RedisRateLimiter
 from tests.kv.conftest import RedisServer
 
 FAST = 0.5  # "skipped, not waited for": far below one timeout per request

@@ -7,5 +7,4 @@ from taskhub.settings import load_settings
 from tests.support import jobs
 
 if __name__ == "__main__":
-    jobs.install()
-    run_worker(load_settings(), concurrency=1, loglevel="info")
+    run_worker(load_settings(), jobs.registry_with_test_jobs(), concurrency=1, loglevel="info")

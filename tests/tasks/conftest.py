@@ -69,7 +69,8 @@ async def list_all(client: httpx.AsyncClient, user: User, **params: Any) -> list
 async def _outbox_drained(app: FastAPI) -> AsyncIterator[None]:
     """Let the embedded runner finish the jobs a test queued before tables are emptied.
 
-    On PostgreSQL, TRUNCATE racing a running job (outbox -> task_activity) can deadlock.
+    The cleanup (DELETE FROM each table, tests/conftest.py) would otherwise race a job
+    that holds its outbox row locked and writes task_activity.
     """
     yield
     database: Database = app.state.db

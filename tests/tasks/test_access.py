@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from taskhub.kv.cache import InMemoryCache
+from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
 from tests.conftest import MakeProject, MakeTask, MakeUser, User
 from tests.tasks.conftest import TASKS, task_url

@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from taskhub.kv.cache import InMemoryCache
+from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
 from tests.conftest import MakeProject, MakeTask, User
 from tests.tasks.conftest import TASKS, MakeSharedProject, task_url

@@ -17,14 +17,14 @@ from taskhub.activity.models import TaskActivity
 from taskhub.activity.schemas import ActivityOut
 from taskhub.db import JSONList, UTCDateTime
 from taskhub.errors import NotFound
-from taskhub.jobs.models import OutboxMessage
+from taskhub.jobs.registry import Job
 from taskhub.tasks.access import visible_task
 from taskhub.tasks.events import existing_task
 
 MAX_ENTRIES = 200
 
 
-async def record_activity(session: AsyncSession, message: OutboxMessage) -> None:
+async def record_activity(session: AsyncSession, message: Job) -> None:
     """Job body: one activity entry per message, at most once, in one statement.
 
     INSERT ... SELECT from `existing_task` writes nothing if the task was deleted

@@ -13,13 +13,13 @@ from typing import Any, ClassVar
 from sqladmin import ModelView, action
 from sqladmin.authentication import get_current_user_id
 from sqladmin.filters import StaticValuesFilter
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from taskhub.auth.deactivation import Deactivations, set_active
 from taskhub.auth.models import User
-from taskhub.db import Database, utcnow
+from taskhub.db import Database
+from taskhub.jobs import outbox
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.ops.logging import get_logger
 from taskhub.projects.models import Project
@@ -178,20 +178,7 @@ class JobAdmin(_ReadOnly, model=OutboxMessage):
         database: Database = state.db
         if ids:
             async with database.writer() as session:
-                # Only dead rows: a pending or running job must not be started twice.
-                retried = await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == JobStatus.dead)
-                    .values(
-                        status=JobStatus.pending,
-                        attempts=0,
-                        available_at=utcnow(),
-                        claimed_until=None,
-                        dispatched_at=None,
-                    )
-                    .returning(OutboxMessage.id)
-                )
-                done = [str(i) for i in retried.scalars()]
+                done = [str(i) for i in await outbox.retry_dead(session, ids)]
                 await session.commit()
             state.jobs.loop.wake()
             log.info(

@@ -1,10 +1,14 @@
-"""Argon2 password hashing via pwdlib, off the event loop."""
+"""Argon2 password hashing via pwdlib, off the event loop.
+
+Hashes run in anyio's worker threads (the default limiter: 40 at once, shared with
+the rest of the process), so a burst of logins queues instead of spawning threads.
+"""
 
 from __future__ import annotations
 
+from anyio import to_thread
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from starlette.concurrency import run_in_threadpool
 
 
 class PasswordHasher:
@@ -15,13 +19,13 @@ class PasswordHasher:
         self._dummy = self._hash.hash("taskhub-dummy-password-for-timing")
 
     async def hash(self, password: str) -> str:
-        return await run_in_threadpool(self._hash.hash, password)
+        return await to_thread.run_sync(self._hash.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
         if hashed is None:
-            await run_in_threadpool(self._hash.verify, password, self._dummy)
+            await to_thread.run_sync(self._hash.verify, password, self._dummy)
             return False
         try:
-            return await run_in_threadpool(self._hash.verify, password, hashed)
+            return await to_thread.run_sync(self._hash.verify, password, hashed)
         except Exception:  # a corrupt stored hash must not become a 500
             return False

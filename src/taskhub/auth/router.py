@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 
@@ -14,10 +14,6 @@ from taskhub.errors import Unauthorized
 from taskhub.routing import error_responses
 
 router = APIRouter(prefix="/api/v1")
-
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired credentials"}
-}
 
 
 def _client_address(request: Request) -> str:

@@ -17,8 +17,12 @@ Redis broker settings chosen deliberately (see README "Background jobs"):
 On RabbitMQ none of this applies: a dropped connection requeues its unacked messages
 at once.
 
-The environment overrides in `CeleryTuning.from_env` exist for tests (seconds instead
-of minutes) and for isolating several deployments on one broker (the queue name).
+The timings and the queue name are Settings (`TASKHUB_CELERY_*`): tests shorten them to
+seconds, and several deployments can share one broker under different queue names.
+
+Nothing here is module state: `create_celery` builds the app, its worker runtime and
+its tasks from the Settings and the job registry it is given, so two apps (an API
+process's publisher and a worker) never share anything by accident.
 """
 
 from __future__ import annotations
@@ -26,17 +30,16 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
 
 from taskhub.db import Database
 from taskhub.jobs import execute
 from taskhub.jobs.maintenance import run_maintenance
-from taskhub.settings import Settings, load_settings
+from taskhub.jobs.registry import JobRegistry
+from taskhub.settings import Settings
 
 RUN_JOB = "taskhub.run_job"
 MAINTENANCE = "taskhub.maintenance"
@@ -48,93 +51,56 @@ MAINTENANCE_EVERY_SECONDS = 3600.0
 PUBLISH_CONFIRM_TIMEOUT_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class CeleryTuning:
-    """Broker and retry timings; the defaults are the production values."""
+class WorkerRuntime:
+    """One event loop and one engine per worker process, created on first use.
 
-    queue: str = "taskhub"
-    visibility_timeout: int = 120
-    unacked_restore_interval: int = 10
-    retry_backoff_max: int = 60
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> CeleryTuning:
-        """Read the `TASKHUB_CELERY_*` overrides (tests use seconds, not minutes)."""
-        env = os.environ if environ is None else environ
-        default = cls()
-        return cls(
-            queue=env.get("TASKHUB_CELERY_QUEUE") or default.queue,
-            visibility_timeout=int(
-                env.get("TASKHUB_CELERY_VISIBILITY_TIMEOUT", default.visibility_timeout)
-            ),
-            unacked_restore_interval=int(
-                env.get("TASKHUB_CELERY_RESTORE_INTERVAL", default.unacked_restore_interval)
-            ),
-            retry_backoff_max=int(
-                env.get("TASKHUB_CELERY_RETRY_BACKOFF_MAX", default.retry_backoff_max)
-            ),
-        )
-
-
-class _WorkerRuntime:
-    """One event loop and one engine per worker process, created after the fork.
-
-    An engine inherited across fork would share sockets between processes; the pid check
-    (and the worker_process_init hook) makes every child open its own.
+    A worker forks its pool after the app is built; an engine inherited across fork
+    would share sockets between processes, so a pid change means starting afresh.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings, jobs: JobRegistry) -> None:
+        self.settings = settings
+        self.jobs = jobs
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._database: Database | None = None
-        self.settings: Settings | None = None
-
-    def reset(self) -> None:
-        self._pid = None
-        self._loop = None
-        self._database = None
 
     def _ensure(self) -> tuple[asyncio.AbstractEventLoop, Database]:
         if self._pid != os.getpid() or self._loop is None or self._database is None:
-            self.settings = self.settings or load_settings()
             self._loop = asyncio.new_event_loop()
             self._database = Database.open(self.settings)
             self._pid = os.getpid()
         return self._loop, self._database
 
-    def run(self, make: Any) -> Any:
+    def run(self, make: Callable[[Database], Coroutine[Any, Any, Any]]) -> Any:
         loop, database = self._ensure()
-        coroutine: Coroutine[Any, Any, Any] = make(database)
-        return loop.run_until_complete(coroutine)
+        return loop.run_until_complete(make(database))
 
 
-runtime = _WorkerRuntime()
+def _job_task_base(runtime: WorkerRuntime) -> type[Task]:
+    class JobTask(Task):  # type: ignore[misc]
+        """Records retries and the final (dead-letter) failure on the outbox row."""
+
+        def on_retry(
+            self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+        ) -> None:
+            message_id = uuid.UUID(args[0])
+            runtime.run(lambda db: execute.record_failure(db, message_id, exc, final=False))
+
+        def on_failure(
+            self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+        ) -> None:
+            message_id = uuid.UUID(args[0])
+            runtime.run(lambda db: execute.record_failure(db, message_id, exc, final=True))
+
+    return JobTask
 
 
-@worker_process_init.connect
-def _after_fork(**_: Any) -> None:
-    runtime.reset()
-
-
-class JobTask(Task):  # type: ignore[misc]
-    """Records retries and the final (dead-letter) failure on the outbox row."""
-
-    def on_retry(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
-    ) -> None:
-        runtime.run(lambda db: execute.record_failure(db, uuid.UUID(args[0]), exc, final=False))
-
-    def on_failure(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
-    ) -> None:
-        runtime.run(lambda db: execute.record_failure(db, uuid.UUID(args[0]), exc, final=True))
-
-
-def create_celery(settings: Settings, tuning: CeleryTuning | None = None) -> Celery:
-    tuning = tuning or CeleryTuning.from_env()
+def create_celery(settings: Settings, jobs: JobRegistry) -> Celery:
+    """The Celery app for `settings`; its workers run the bodies in `jobs`."""
     app = Celery("taskhub", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
-        task_default_queue=tuning.queue,
+        task_default_queue=settings.celery_queue,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -149,8 +115,8 @@ def create_celery(settings: Settings, tuning: CeleryTuning | None = None) -> Cel
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
         broker_transport_options={
-            "visibility_timeout": tuning.visibility_timeout,
-            "unacked_restore_interval": tuning.unacked_restore_interval,
+            "visibility_timeout": settings.celery_visibility_timeout,
+            "unacked_restore_interval": settings.celery_restore_interval,
             "unacked_restore_throttle": 1,
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
@@ -163,20 +129,20 @@ def create_celery(settings: Settings, tuning: CeleryTuning | None = None) -> Cel
             "maintenance-hourly": {"task": MAINTENANCE, "schedule": MAINTENANCE_EVERY_SECONDS},
         },
     )
-    runtime.settings = settings
+    runtime = WorkerRuntime(settings, jobs)
 
     @app.task(
         name=RUN_JOB,
-        base=JobTask,
+        base=_job_task_base(runtime),
         bind=True,
         autoretry_for=(Exception,),
         retry_backoff=RETRY_BACKOFF_FACTOR_SECONDS,
-        retry_backoff_max=tuning.retry_backoff_max,
+        retry_backoff_max=settings.celery_retry_backoff_max,
         retry_jitter=True,
         max_retries=MAX_RETRIES,
     )
     def run_job(self: Task, message_id: str) -> str:
-        outcome = runtime.run(lambda db: execute.execute(db, uuid.UUID(message_id)))
+        outcome = runtime.run(lambda db: execute.execute(db, jobs, uuid.UUID(message_id)))
         return str(outcome)
 
     @app.task(name=MAINTENANCE)

@@ -6,6 +6,7 @@ import asyncio
 
 from taskhub.jobs.backend import Jobs
 from taskhub.jobs.celery_app import create_celery, queue_of
+from taskhub.jobs.registry import JobRegistry
 from taskhub.ops.logging import configure_logging
 from taskhub.settings import ConfigError, Settings
 
@@ -20,11 +21,11 @@ def _require_broker(settings: Settings) -> None:
         )
 
 
-def run_worker(settings: Settings, concurrency: int, loglevel: str) -> None:
+def run_worker(settings: Settings, jobs: JobRegistry, concurrency: int, loglevel: str) -> None:
     """Run a Celery worker (prefork) consuming the taskhub queue, until SIGTERM."""
     _require_broker(settings)
     configure_logging(loglevel)
-    app = create_celery(settings)
+    app = create_celery(settings, jobs)
     app.worker_main(
         [
             "worker",
@@ -43,7 +44,7 @@ def run_beat(settings: Settings, loglevel: str) -> None:
     """Run Celery beat (the periodic maintenance job). Run exactly one per deployment."""
     _require_broker(settings)
     configure_logging(loglevel)
-    app = create_celery(settings)
+    app = create_celery(settings, JobRegistry())  # beat only sends; it runs no job body
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.Beat(
         loglevel=loglevel.upper(),

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
-
 from taskhub.auth.service import purge_expired_refresh_tokens
 from taskhub.db import Database, utcnow
-from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.jobs import outbox
 from taskhub.ops.logging import get_logger
 
 log = get_logger(__name__)
@@ -21,21 +19,10 @@ async def run_maintenance(database: Database) -> dict[str, int]:
     now = utcnow()
     async with database.writer() as session:
         tokens = await purge_expired_refresh_tokens(session, now)
-        done = await session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.status == JobStatus.done, OutboxMessage.finished_at < now - KEEP_DONE
-            )
-        )
-        dead = await session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.status == JobStatus.dead, OutboxMessage.finished_at < now - KEEP_DEAD
-            )
+        done, dead = await outbox.purge_finished(
+            session, done_before=now - KEEP_DONE, dead_before=now - KEEP_DEAD
         )
         await session.commit()
-    counts = {
-        "refresh_tokens": tokens,
-        "outbox_done": int(done.rowcount),  # type: ignore[attr-defined]
-        "outbox_dead": int(dead.rowcount),  # type: ignore[attr-defined]
-    }
+    counts = {"refresh_tokens": tokens, "outbox_done": done, "outbox_dead": dead}
     log.info("maintenance", **counts)
     return counts

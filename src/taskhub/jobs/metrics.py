@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
 
 from taskhub.db import Database
-from taskhub.jobs.models import JobStatus, OutboxMessage
-from taskhub.jobs.registry import JOBS
+from taskhub.jobs import outbox
+from taskhub.jobs.models import JobStatus
 
 BACKLOG_STATUSES = (JobStatus.pending.value, JobStatus.running.value, JobStatus.dispatched.value)
 
@@ -29,20 +30,13 @@ OUTBOX_BACKLOG = Gauge(
 )
 
 
-async def refresh_outbox_gauges(database: Database) -> None:
+async def refresh_outbox_gauges(database: Database, known_jobs: Iterable[str] = ()) -> None:
     """Read the outbox counts into the gauges (call it from the /metrics handler)."""
     async with database.reader() as session:
-        rows = (
-            await session.execute(
-                select(OutboxMessage.job, OutboxMessage.status, func.count()).group_by(
-                    OutboxMessage.job, OutboxMessage.status
-                )
-            )
-        ).all()
-    counts = {(job, str(status)): count for job, status, count in rows}
+        counts = await outbox.counts(session)
     # Every known (job, status) pair gets a value, zero included: a series that vanished
     # would otherwise keep its last value in a multi-process (file-backed) registry.
-    jobs = set(JOBS) | {job for job, _ in counts}
+    jobs = set(known_jobs) | {job for job, _ in counts}
     for job in sorted(jobs):
         for status in JobStatus:
             OUTBOX_MESSAGES.labels(job, status.value).set(counts.get((job, status.value), 0))

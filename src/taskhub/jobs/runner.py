@@ -18,12 +18,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
-
 from taskhub.db import Database, utcnow
-from taskhub.jobs import execute
+from taskhub.jobs import execute, outbox
 from taskhub.jobs.maintenance import run_maintenance
-from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.jobs.registry import JobRegistry
 from taskhub.ops.logging import get_logger
 
 log = get_logger(__name__)
@@ -87,9 +85,13 @@ class EmbeddedRunner(_Loop):
     name = "embedded_runner"
     runs_maintenance = True  # with a broker, `taskhub beat` schedules it instead
 
+    def __init__(self, database: Database, jobs: JobRegistry) -> None:
+        super().__init__(database)
+        self.jobs = jobs
+
     async def step(self) -> bool:
         async with self.database.writer() as session:
-            ids = await execute.claim_batch(session, BATCH)
+            ids = await outbox.claim(session, BATCH, execute.LEASE)
             await session.commit()
         for message_id in ids:
             await self.run_one(message_id)
@@ -97,7 +99,7 @@ class EmbeddedRunner(_Loop):
 
     async def run_one(self, message_id: uuid.UUID) -> None:
         try:
-            await execute.execute(self.database, message_id)
+            await execute.execute(self.database, self.jobs, message_id)
         except Exception as exc:
             await execute.record_failure(self.database, message_id, exc, final=False)
 
@@ -123,32 +125,15 @@ class Relay(_Loop):
             self._next_stale_check = now + self.STALE_CHECK_EVERY_SECONDS
             await self._requeue_stale()
         async with self.database.writer() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.job)
-                    .where(
-                        OutboxMessage.status == JobStatus.pending,
-                        OutboxMessage.available_at <= utcnow(),
-                    )
-                    .order_by(OutboxMessage.available_at)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
             sent = []
-            for message_id, job in rows:
+            for message_id, job in await outbox.dispatchable(session, BATCH):
                 try:
                     await self._send(str(message_id), job)
                 except Exception as exc:
                     self._note_broker_down(exc)
                     break
                 sent.append(message_id)
-            if sent:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(sent))
-                    .values(status=JobStatus.dispatched, dispatched_at=utcnow())
-                )
+            await outbox.mark_dispatched(session, sent)
             await session.commit()
         if sent and self._broker_down_since is not None:
             log.info("broker_recovered")
@@ -166,28 +151,11 @@ class Relay(_Loop):
         The broker may have lost it (a Redis restart without persistence), or every
         worker that took it was killed by the hard time limit, which no Celery hook sees.
         """
-        stale = (
-            OutboxMessage.status == JobStatus.dispatched,
-            OutboxMessage.dispatched_at < utcnow() - self.REDISPATCH_AFTER,
-        )
         async with self.database.writer() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(*stale, OutboxMessage.attempts >= execute.MAX_ATTEMPTS - 1)
-                .values(
-                    status=JobStatus.dead,
-                    attempts=OutboxMessage.attempts + 1,
-                    finished_at=utcnow(),
-                    last_error="not finished within 15 minutes of dispatch, 6 times",
-                )
-            )
-            await session.execute(
-                update(OutboxMessage)
-                .where(*stale)
-                .values(
-                    status=JobStatus.pending,
-                    available_at=utcnow(),
-                    attempts=OutboxMessage.attempts + 1,
-                )
+            await outbox.redispatch_stale(
+                session,
+                self.REDISPATCH_AFTER,
+                execute.MAX_ATTEMPTS,
+                reason="not finished within 15 minutes of dispatch, 6 times",
             )
             await session.commit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -15,7 +14,6 @@ from prometheus_client import (
     multiprocess,
 )
 
-from taskhub.jobs.metrics import refresh_outbox_gauges
 from taskhub.ops.logging import get_logger
 
 REQUESTS = Counter(
@@ -41,7 +39,7 @@ async def _refresh_job_gauges(request: Request) -> None:
     """Outbox counts (queue depth by job and status), read now; stale if the database is down."""
     try:
         async with asyncio.timeout(SCRAPE_TIMEOUT_SECONDS):
-            await refresh_outbox_gauges(request.app.state.db)
+            await request.app.state.jobs.refresh_metrics()
     except Exception as exc:  # the request metrics are still worth serving
         log.warning("metrics_outbox_unavailable", error=type(exc).__name__)
 
@@ -55,10 +53,11 @@ async def _refresh_job_gauges(request: Request) -> None:
 )
 async def metrics(request: Request) -> Response:
     await _refresh_job_gauges(request)
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    shared_dir = request.app.state.settings.metrics_multiproc_dir
+    if shared_dir is not None:
         # Several uvicorn workers: aggregate the per-process files, or each scrape would
         # see only the worker that happened to answer it.
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry, path=str(shared_dir))  # type: ignore[no-untyped-call]
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

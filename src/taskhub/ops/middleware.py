@@ -127,10 +127,6 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def _send_json(
     send: Send,
     status: int,

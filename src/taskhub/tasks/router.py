@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
@@ -39,9 +39,6 @@ DEFAULT_FILTERS = service.TaskFilters()
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-PRECONDITION: dict[int | str, dict[str, Any]] = {
-    412: {"description": "If-Match does not match the current version"}
-}
 IfMatch = Annotated[
     str | None,
     Header(max_length=256, description='Strong ETag of the version you changed, e.g. "3"'),

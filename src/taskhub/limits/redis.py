@@ -1,6 +1,6 @@
 """The sliding-window rate limiter on Redis, shared by every API instance.
 
-Same semantics as `taskhub.limits.InMemoryRateLimiter`: one sorted set per key holds the
+Same semantics as `taskhub.limits.memory.InMemoryRateLimiter`: one sorted set per key holds the
 counted events (score = Redis server time in microseconds, so instances with skewed
 clocks agree), trimmed to the window on every call; the key expires one window after its
 last event. Each call is one Lua script, one round trip, atomic across instances.

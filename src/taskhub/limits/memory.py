@@ -1,22 +1,10 @@
-"""Rate limiting behind one interface; in-process now, Redis-backed when configured."""
+"""The rate limiter for one process (no Redis configured)."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections import deque
-from typing import Protocol
-
-
-class RateLimiter(Protocol):
-    async def blocked_for(self, key: str, limit: int, window_seconds: int) -> int | None:
-        """Seconds until `key` may act again if it has `limit` events in the window, else None."""
-
-    async def record(self, key: str, window_seconds: int) -> None:
-        """Count one event for `key`."""
-
-    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        """Count one event unless over the limit; seconds to wait if it is over."""
 
 
 class InMemoryRateLimiter:
