@@ -38,6 +38,12 @@ def _bin_dir() -> Path:
 
 BIN = _bin_dir()
 START_TIMEOUT_SECONDS = 30.0
+INITDB_OPTIONS = ("-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
+# TCP on loopback only; durability is worthless for a cluster deleted after the test.
+SERVER_OPTIONS = (
+    *("-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="),
+    *("-c", "fsync=off", "-c", "full_page_writes=off"),
+)
 
 
 def _run_as() -> dict[str, Any]:
@@ -69,22 +75,11 @@ class PgvectorServer:
         run_as = _run_as()
         if run_as:
             os.chown(self.directory, run_as["user"], run_as["group"])
-        subprocess.run(
-            [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-            + ["--no-sync", "--no-instructions"],
-            check=True,
-            capture_output=True,
-            **run_as,
-        )
+        initdb = [BIN / "initdb", "-D", data, *INITDB_OPTIONS]
+        subprocess.run(initdb, check=True, capture_output=True, **run_as)
+        server = [BIN / "postgres", "-D", data, "-p", str(self.port), *SERVER_OPTIONS]
         with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [BIN / "postgres", "-D", data, "-p", str(self.port)]
-                + ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
-                + ["-c", "fsync=off", "-c", "full_page_writes=off"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                **run_as,
-            )
+            self.process = subprocess.Popen(server, stdout=out, stderr=subprocess.STDOUT, **run_as)
         asyncio.run(self._wait_and_create_extension(log))
 
     async def _wait_and_create_extension(self, log: Path) -> None:
