@@ -29,6 +29,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length; tokenizer.json says 128
 BATCH_SIZE = 32
+TOKEN_BUDGET = 32 * 64  # padded tokens per forward pass: bounds the attention's memory
 _HEADS = 12
 _LAYERS = 6
 _LN_EPS = 1e-12
@@ -156,6 +157,27 @@ def _gelu(x: Array) -> Array:
     return out
 
 
+def _batches(lengths: list[int]) -> list[list[int]]:
+    """Indices grouped into batches of similar length, each padded to its longest.
+
+    Sorted by length, so padding (wasted work) stays small; a batch closes at
+    BATCH_SIZE texts or TOKEN_BUDGET padded tokens, so one long text does not make
+    thirty short ones pay for 256 positions each.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and (
+            len(current) == BATCH_SIZE or (len(current) + 1) * lengths[i] > TOKEN_BUDGET
+        ):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
 class MiniLM:
     """The loaded model: `embed(texts)` returns unit vectors of shape (len(texts), 384)."""
 
@@ -189,10 +211,7 @@ class MiniLM:
             return out
         # sentence-transformers strips each text before tokenising; so must we.
         encodings = self.tokenizer.encode_batch([text.strip() for text in texts])
-        # Sorting by length keeps padding (wasted work) small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
+        for chunk in _batches([len(encoding.ids) for encoding in encodings]):
             longest = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), longest), dtype=np.int64)
             mask = np.zeros((len(chunk), longest), dtype=np.float32)
@@ -213,7 +232,9 @@ class MiniLM:
         for layer in self.layers:
             qkv = x @ layer.qkv + layer.qkv_bias
             qkv = qkv.reshape(batch, length, 3, _HEADS, head).transpose(2, 0, 3, 1, 4)
-            q, k, v = qkv[0], qkv[1], qkv[2]
+            # Contiguous heads: numpy's stacked matmul only reaches BLAS when each 2-D
+            # slice has a unit stride; on the transposed views it loops in C, ~100x slower.
+            q, k, v = (np.ascontiguousarray(qkv[i]) for i in range(3))
             scores = (q @ k.transpose(0, 1, 3, 2)) * scale + key_bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
