@@ -11,6 +11,7 @@ never a global top-k trimmed afterwards (which silently returns too few).
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import uuid
 from collections.abc import Sequence
@@ -34,8 +35,22 @@ _KNN_DONE = text(_KNN_SQL + " AND done = :done ORDER BY distance").bindparams(
 )
 
 
+class VectorStoreUnavailable(Exception):
+    """This SQLite cannot host vectors; semantic features stay off (text search works)."""
+
+
+def extension_loading_supported() -> bool:
+    """False on a Python built without loadable SQLite extensions (some pyenv builds)."""
+    return hasattr(sqlite3.Connection, "enable_load_extension")
+
+
 def load_sqlite_vec(engine: AsyncEngine) -> None:
     """Load sqlite-vec into every connection `engine` opens (aiosqlite only)."""
+    if not extension_loading_supported():
+        raise VectorStoreUnavailable(
+            "this Python's sqlite3 cannot load extensions (built without "
+            "--enable-loadable-sqlite-extensions), so sqlite-vec is unavailable"
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _load(dbapi_connection: Any, _record: Any) -> None:
