@@ -64,12 +64,12 @@ async def test_text_past_the_token_window_is_truncated(reference: dict[str, Any]
 
 async def test_batch_order_does_not_change_a_vector() -> None:
     # Texts are sorted by length and padded per batch inside; padding must not leak in.
-    texts = [f"task number {i} " + "word " * (i % 17) for i in range(70)]
+    texts = [f"task number {i} " + "word " * (i % 17) for i in range(40)]
     embedder = LocalEmbedder()
     try:
         together = await embedder.embed(texts)
-        alone = [(await embedder.embed([text]))[0] for text in texts[:5]]
+        alone = [(await embedder.embed([text]))[0] for text in texts[:3]]
     finally:
         await embedder.aclose()
-    for one, batched in zip(alone, together[:5], strict=True):
+    for one, batched in zip(alone, together[:3], strict=True):
         assert cosine(one, batched) > 0.99999
