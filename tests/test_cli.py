@@ -16,8 +16,10 @@ from taskhub.app import create_app
 from taskhub.auth.models import User as UserRow
 from taskhub.db import Database
 from taskhub.settings import Settings, secret_of
-from tests.conftest import BACKEND, PASSWORD, MakeUser, build_settings, make_client, running
 from tests.ops.support import Server, cli_env, empty_database, run_cli, served
+from tests.support.app import build_settings, make_client, running
+from tests.support.env import BACKEND
+from tests.support.factories import PASSWORD, MakeUser
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 
 from taskhub.app import create_app
 from taskhub.settings import Settings
-from tests.conftest import MakeUser, User, build_settings, make_client, running
 from tests.ops.support import dead_database_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeUser, User
 
 ONE_MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import MakeTask, MakeUser
+from tests.support.factories import MakeTask, MakeUser
 
 
 async def test_create_then_get_task(

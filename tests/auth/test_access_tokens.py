@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from taskhub.settings import Settings, secret_of
-from tests.conftest import MakeUser, User
+from tests.support.factories import MakeUser, User
 
 ME = "/api/v1/users/me"
 Craft = Callable[..., str]

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from taskhub.app import create_app
-from tests.conftest import User, build_settings, make_client, register, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import User, register
 
 ME = "/api/v1/users/me"
 

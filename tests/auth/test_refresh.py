@@ -12,7 +12,7 @@ from sqlalchemy import update
 from taskhub.auth.models import RefreshToken
 from taskhub.auth.tokens import hash_refresh_token
 from taskhub.db import Database, utcnow
-from tests.conftest import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD, MakeUser
 
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.factories import PASSWORD
 
 REGISTER = "/api/v1/auth/register"
 SECRET_PASSWORD = "hunter2-but-longer"  # must never be echoed back

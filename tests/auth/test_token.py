@@ -9,7 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from taskhub.app import create_app
-from tests.conftest import PASSWORD, MakeUser, build_settings, make_client, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import PASSWORD, MakeUser
 
 TOKEN = "/api/v1/auth/token"
 WRONG = "wrong password!"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 
-from tests.conftest import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD, MakeUser
 
 ME = "/api/v1/users/me"
 

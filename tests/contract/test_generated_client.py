@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD, MakeUser
 from tests.contract.conftest import PACKAGE
+from tests.support.factories import PASSWORD, MakeUser
 
 BASE_URL = "http://testserver"
 

@@ -32,20 +32,13 @@ from taskhub.jobs.commands import broker_ready
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.jobs.outbox import enqueue
 from taskhub.settings import Settings
-from tests.conftest import (
-    BACKEND,
-    IN_CI,
-    PG_ADMIN_DSN,
-    TABLES,
-    User,
-    build_settings,
-    make_client,
-    running,
-)
-from tests.conftest import register as register_user
 from tests.support.activity import activity_of
+from tests.support.app import TABLES, build_settings, make_client, running
 from tests.support.brokers import delete_queue
 from tests.support.databases import fresh_postgres_database, migrate
+from tests.support.env import BACKEND, IN_CI
+from tests.support.factories import User
+from tests.support.factories import register as register_user
 from tests.support.jobs import ALWAYS_FAILS, MARKER_ENV, SLOW_SECONDS_ENV
 from tests.support.processes import Workers
 from tests.support.tcp_proxy import TcpProxy
@@ -110,7 +103,7 @@ def broker(request: pytest.FixtureRequest) -> Broker:
 async def database_url_of_module(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    async with fresh_postgres_database(PG_ADMIN_DSN, "taskhub_celery") as url:
+    async with fresh_postgres_database("taskhub_celery") as url:
         await migrate(build_settings(url, tmp_path_factory.mktemp("celery-data")))
         yield url
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.conftest import MakeTask, MakeUser
 from tests.support.activity import activity_of
+from tests.support.factories import MakeTask, MakeUser
 
 
 async def test_completing_a_task_records_activity(

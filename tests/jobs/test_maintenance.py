@@ -17,8 +17,8 @@ from taskhub.auth.models import RefreshToken
 from taskhub.db import utcnow
 from taskhub.jobs.maintenance import run_maintenance
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.conftest import MakeTask, MakeUser, User
 from tests.support.activity import activity_of
+from tests.support.factories import MakeTask, MakeUser, User
 
 
 async def _refresh_token_users(app: FastAPI) -> list[str]:

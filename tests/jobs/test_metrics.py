@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from taskhub.jobs.metrics import refresh_outbox_gauges
 from taskhub.jobs.registry import TASK_ACTIVITY
-from tests.conftest import MakeTask, MakeUser
 from tests.support.activity import activity_of
+from tests.support.factories import MakeTask, MakeUser
 
 
 def outbox_gauge(status: str) -> float | None:

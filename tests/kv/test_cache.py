@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from taskhub.kv.cache import Cache, InMemoryCache, RedisCache
-from tests.kv.conftest import Instances
+from tests.support.kv import Instances
 
 TTL = 60.0
 

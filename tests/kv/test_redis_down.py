@@ -17,13 +17,13 @@ from structlog.testing import capture_logs
 from taskhub.kv.cache import NO_GENERATION, RedisCache
 from taskhub.kv.limits import RedisRateLimiter
 from taskhub.kv.redis_client import GuardedRedis
-from tests.kv.conftest import RedisServer
+from tests.support.servers import RedisProcess
 
 FAST = 0.5  # "skipped, not waited for": far below one timeout per request
 
 
 @pytest.fixture
-async def guarded(redis_server: RedisServer) -> AsyncIterator[GuardedRedis]:
+async def guarded(redis_server: RedisProcess) -> AsyncIterator[GuardedRedis]:
     client = GuardedRedis.from_url(redis_server.url)
     yield client
     await client.aclose()
@@ -66,7 +66,7 @@ async def _works_again(cache: RedisCache, limiter: RedisRateLimiter, deadline: f
 
 
 async def test_every_operation_fails_open_at_once_when_redis_dies(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     ops = operations(guarded)
     assert await guarded.client.ping()  # the pool holds live connections
@@ -83,7 +83,7 @@ async def test_every_operation_fails_open_at_once_when_redis_dies(
 
 
 async def test_a_hung_redis_costs_one_timeout_then_is_skipped(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     ops = operations(guarded)
     assert await guarded.client.ping()
@@ -104,7 +104,7 @@ async def test_a_hung_redis_costs_one_timeout_then_is_skipped(
 
 
 async def test_a_hung_redis_is_used_again_once_it_answers(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
     redis_server.freeze()
@@ -118,7 +118,7 @@ async def test_a_hung_redis_is_used_again_once_it_answers(
 
 
 async def test_operations_work_again_after_redis_restarts(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
     await cache.put_versioned("t", 1, b"before", 60)
@@ -132,7 +132,7 @@ async def test_operations_work_again_after_redis_restarts(
     assert guarded.available
 
 
-async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisServer) -> None:
+async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisProcess) -> None:
     with capture_logs() as logs:
         guarded = GuardedRedis.from_url(redis_server.url)
         cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
@@ -152,7 +152,7 @@ async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisS
 
 
 async def test_invalidation_lost_during_an_outage_is_applied_when_redis_returns(
-    redis_server: RedisServer,
+    redis_server: RedisProcess,
 ) -> None:
     # Instance B loses Redis (here: its user's rights are revoked) while Redis keeps its
     # data, so instance A still holds the entry B failed to replace.

@@ -12,8 +12,8 @@ import pytest
 
 from taskhub.app import create_app
 from taskhub.settings import Settings
-from tests.conftest import build_settings, make_client, running
 from tests.ops.support import dead_database_url
+from tests.support.app import build_settings, make_client, running
 
 
 @pytest.fixture

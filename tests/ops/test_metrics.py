@@ -9,8 +9,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from taskhub.app import create_app
-from tests.conftest import MakeTask, MakeUser, build_settings, make_client, running
 from tests.ops.support import dead_database_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeTask, MakeUser
 
 REQUESTS = "taskhub_http_requests"
 LATENCY = "taskhub_http_request_duration_seconds"

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
 from tests.owasp.support import operations, unknown_id
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
 
 # operation_id -> (method, path template, body Mallory sends). Mallory always tries the
 # most damaging thing: renaming, deleting, making herself owner, removing the owner.

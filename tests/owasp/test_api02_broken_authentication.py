@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from taskhub.settings import Settings, secret_of
-from tests.conftest import PASSWORD, MakeUser, User
+from tests.support.factories import PASSWORD, MakeUser, User
 
 ME = "/api/v1/users/me"
 ATTACKER_KEY = "attacker-controlled-key-" + "z" * 40

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
 from tests.owasp.support import unknown_id, walk
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
 
 Share = Callable[..., Awaitable[None]]
 SERVER_OWNED = {

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeTask, MakeUser, User
 from tests.owasp.support import raw_get, rss_bytes
+from tests.support.factories import MakeTask, MakeUser, User
 
 TEN_MIB = 10 * 1024 * 1024
 FAST_SECONDS = 2.0

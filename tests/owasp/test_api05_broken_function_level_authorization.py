@@ -19,8 +19,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import MakeProject, MakeUser, User
 from tests.owasp.support import unknown_id
+from tests.support.factories import MakeProject, MakeUser, User
 
 Share = Callable[..., Awaitable[None]]
 ROLES = ["viewer", "editor"]

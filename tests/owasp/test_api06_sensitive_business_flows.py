@@ -18,7 +18,8 @@ import pytest
 from fastapi import FastAPI
 
 from taskhub.app import create_app
-from tests.conftest import PASSWORD, build_settings, make_client, register, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import PASSWORD, register
 
 PER_MINUTE = 5
 

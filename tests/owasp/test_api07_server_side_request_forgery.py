@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeTask, MakeUser
 from tests.owasp.support import operations
+from tests.support.factories import MakeTask, MakeUser
 
 # "<operation_id> <location>.<field>" of every URL-typed input that has SSRF cases here.
 SSRF_TESTED: set[str] = set()

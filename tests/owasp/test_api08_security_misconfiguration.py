@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from taskhub.app import create_app
-from tests.conftest import MakeTask, MakeUser, User, build_settings, make_client, running
 from tests.owasp.support import unknown_id
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeTask, MakeUser, User
 
 JSON = {"Content-Type": "application/json"}
 LEAK = re.compile(

@@ -15,17 +15,10 @@ import pytest
 from fastapi import FastAPI
 
 from taskhub.app import create_app
-from tests.conftest import (
-    MakeTask,
-    MakeUser,
-    User,
-    build_settings,
-    make_client,
-    register,
-    running,
-)
 from tests.ops.support import dead_database_url
 from tests.owasp.support import free_port_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeTask, MakeUser, User, register
 
 # --- the database ---------------------------------------------------------------------------
 

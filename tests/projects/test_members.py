@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
 
 Share = Callable[..., Awaitable[None]]
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
 
 PROJECTS = "/api/v1/projects"
 Share = Callable[..., Awaitable[None]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import User
-from tests.scaleout.conftest import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.cluster import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.factories import User
 
 pytestmark = postgres_only
 

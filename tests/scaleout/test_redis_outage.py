@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import User
-from tests.scaleout.conftest import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.cluster import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.factories import User
 
 pytestmark = postgres_only
 

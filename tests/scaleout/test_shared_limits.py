@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import User
-from tests.scaleout.conftest import Pair, postgres_only
+from tests.support.cluster import Pair, postgres_only
+from tests.support.factories import User
 
 pytestmark = postgres_only
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import User
+from tests.support.factories import User
 
 
 async def activity_of(

@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, list_all, task_url
+from tests.support.factories import MakeProject, MakeTask, User, list_all
+from tests.support.http import TASKS, task_url
 
 
 async def test_concurrent_patches_with_same_if_match_let_exactly_one_win(

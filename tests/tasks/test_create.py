@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
+from tests.support.factories import MakeSharedProject, MakeTask, User
+from tests.support.http import TASKS, task_url
 
 
 async def _create(client: httpx.AsyncClient, user: User, body: Any) -> httpx.Response:

@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import MakeSharedProject, task_url
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import task_url
 
 
 async def test_delete_answers_204_then_404(

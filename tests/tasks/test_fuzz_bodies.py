@@ -9,8 +9,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MakeTask, User
-from tests.tasks.conftest import TASKS, task_url
+from tests.support.factories import MakeTask, User
+from tests.support.http import TASKS, task_url
 
 FIELDS = (
     "title",

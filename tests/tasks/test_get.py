@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from taskhub.kv.cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
-
-_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-
-
-@contextmanager
-def count_statements(app: FastAPI) -> Iterator[list[str]]:
-    """SQL statements the app sends while the block runs, transaction control excluded."""
-    statements: list[str] = []
-    engine = app.state.db.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # The embedded job runner polls the outbox on this engine once a second; a poll
-        # landing inside the block is not the request's statement.
-        if "outbox" in statement:
-            return
-        if not statement.lstrip().upper().startswith(_TRANSACTION_CONTROL):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import TASKS, task_url
+from tests.support.sql import count_statements
 
 
 async def test_owner_gets_task_with_strong_etag(

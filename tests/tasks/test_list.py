@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from taskhub.pagination import fingerprint
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, list_all
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User, list_all
+from tests.support.http import TASKS
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
 

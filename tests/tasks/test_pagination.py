@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject
+from tests.support.factories import MakeSharedProject, MakeTask, User
+from tests.support.http import TASKS
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
 DUES = [None, "2030-01-01T00:00:00Z", "2029-06-01T12:00:00Z", None, "2031-03-03T03:03:03Z"]

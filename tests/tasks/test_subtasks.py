@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, list_all, task_url
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User, list_all
+from tests.support.http import TASKS, task_url
 
 
 async def test_create_subtask_in_inbox(

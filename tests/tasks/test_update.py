@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import MakeSharedProject, task_url
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import task_url
 
 
 async def _patch(
