@@ -166,7 +166,7 @@ async def test_serve_sends_no_server_banner(embedded_server: Server) -> None:
     async with httpx.AsyncClient(base_url=embedded_server.base_url) as http:
         response = await http.get("/healthz")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert "server" not in response.headers
 
 
@@ -202,7 +202,7 @@ async def test_serve_drains_an_in_flight_write_then_exits_0_on_sigterm(
     assert response.status_code == 201, response.text
     assert code == 0
     kept = await client.get(f"/api/v1/tasks/{response.json()['id']}", headers=headers)
-    assert kept.status_code == 200
+    assert kept.status_code == 200, kept.text
     assert kept.json()["title"] == "written while draining"
 
 

@@ -55,7 +55,7 @@ async def test_authenticated_responses_are_not_cached(
 
     response = await client.get("/api/v1/users/me", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -68,7 +68,7 @@ async def test_token_responses_are_not_cached(
         "/api/v1/auth/token", data={"username": alice.email, "password": alice.password}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -119,7 +119,7 @@ async def test_cors_preflight_succeeds_for_a_configured_origin(
         "/api/v1/tasks", headers={"Origin": APP_ORIGIN, **PREFLIGHT}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == APP_ORIGIN
     allowed = response.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed
@@ -145,7 +145,7 @@ async def test_a_body_over_1_mib_with_content_length_is_413(
 
     response = await client.post("/api/v1/tasks", content=body, headers={**alice.headers, **JSON})
 
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
     assert isinstance(response.json()["detail"], str)
 
 
@@ -164,7 +164,7 @@ async def test_a_chunked_body_over_1_mib_without_content_length_is_413(
         "/api/v1/tasks", content=chunks(), headers={**alice.headers, **JSON}
     )
 
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
     assert isinstance(response.json()["detail"], str)
 
 
@@ -173,7 +173,7 @@ async def test_an_anonymous_body_over_1_mib_is_413(client: httpx.AsyncClient) ->
         "/api/v1/auth/register", content=b"x" * (ONE_MIB + 1), headers=JSON
     )
 
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
 
 
 async def test_a_body_of_exactly_1_mib_is_not_413(
@@ -186,7 +186,8 @@ async def test_a_body_of_exactly_1_mib_is_not_413(
 
     response = await client.post("/api/v1/tasks", content=body, headers={**alice.headers, **JSON})
 
-    assert response.status_code == 422  # the description is too long, but it was read
+    # The description is too long, but it was read.
+    assert response.status_code == 422, response.text
 
 
 async def _post_task(client: httpx.AsyncClient, user: User, body: bytes) -> httpx.Response:
@@ -204,7 +205,7 @@ async def test_malformed_json_is_422_in_fastapi_shape(
 
     response = await _post_task(client, alice, body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     errors = response.json()["detail"]
     assert errors
     assert {"loc", "msg", "type"} <= set(errors[0])
@@ -222,7 +223,7 @@ async def test_a_body_that_is_not_utf8_is_422(
 
     response = await _post_task(client, alice, body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][0] == "body"
 
 
@@ -234,7 +235,7 @@ async def test_valid_json_of_the_wrong_top_level_type_is_422(
 
     response = await _post_task(client, alice, body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][0] == "body"
 
 
@@ -243,7 +244,7 @@ async def test_wrong_top_level_type_on_an_anonymous_route_is_422(
 ) -> None:
     response = await client.post("/api/v1/auth/refresh", content=b"[1, 2]", headers=JSON)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, make_user: MakeUser) -> None:
@@ -252,7 +253,7 @@ async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, make_user: M
 
     response = await _post_task(client, alice, body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_a_json_body_sent_as_text_plain_is_422(
@@ -266,7 +267,7 @@ async def test_a_json_body_sent_as_text_plain_is_422(
         headers={**alice.headers, "Content-Type": "text/plain"},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_a_422_does_not_echo_a_large_input(
@@ -277,7 +278,7 @@ async def test_a_422_does_not_echo_a_large_input(
 
     response = await client.post("/api/v1/tasks", json={"title": marker}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert len(response.content) < 2048
     assert "LARGE-INPUT-" not in response.text
 
@@ -298,7 +299,7 @@ async def test_a_422_never_echoes_a_password(
 ) -> None:
     response = await client.post("/api/v1/auth/register", json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert "SECRET" not in response.text
 
 
@@ -320,7 +321,7 @@ async def test_a_database_outage_on_an_authenticated_route_is_503(
 
     response = await outage_client.get("/api/v1/tasks", headers=alice.headers)
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert isinstance(response.json()["detail"], str)
 
 
@@ -333,7 +334,7 @@ async def test_a_database_outage_during_a_write_is_503(
         "/api/v1/tasks", json={"title": "lost?"}, headers=alice.headers
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
 
 
 async def test_a_database_outage_on_login_is_503(outage_client: httpx.AsyncClient) -> None:
@@ -341,7 +342,7 @@ async def test_a_database_outage_on_login_is_503(outage_client: httpx.AsyncClien
         "/api/v1/auth/token", data={"username": "a@example.com", "password": "whatever-123"}
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
 
 
 # --- OpenAPI ----------------------------------------------------------------------------
@@ -373,7 +374,7 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
 async def _operations(client: httpx.AsyncClient) -> dict[tuple[str, str], dict[str, Any]]:
     response = await client.get("/openapi.json")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return {
         (method, path): operation
         for path, item in response.json()["paths"].items()
@@ -412,7 +413,7 @@ async def test_openapi_documents_bearer_authentication(client: httpx.AsyncClient
 async def test_interactive_docs_are_html(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
 

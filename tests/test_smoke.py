@@ -15,7 +15,7 @@ async def test_create_then_get_task(
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"1"'
     assert response.json()["labels"] == ["x", "y"]
 
@@ -28,5 +28,5 @@ async def test_other_user_gets_404(
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}

@@ -64,7 +64,7 @@ async def test_crafted_token_with_the_right_key_is_accepted(
 
     response = await client.get(ME, headers={"Authorization": f"Bearer {craft(alice.id)}"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_expired_access_token_is_401(
@@ -160,7 +160,7 @@ async def test_signed_token_for_a_user_that_does_not_exist_is_401(
 async def test_garbage_bearer_token_is_401(client: httpx.AsyncClient, token: str) -> None:
     response = await client.get(ME, headers={"Authorization": f"Bearer {token}".encode()})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -169,7 +169,7 @@ async def test_non_bearer_scheme_is_401(client: httpx.AsyncClient, make_user: Ma
 
     response = await client.get(ME, headers={"Authorization": f"Basic {alice.access_token}"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -199,7 +199,7 @@ async def test_protected_route_without_credentials_is_401(
 ) -> None:
     response = await client.request(method, path, json={})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -208,7 +208,7 @@ async def test_protected_route_with_invalid_body_and_no_credentials_is_401(
 ) -> None:
     response = await client.post("/api/v1/projects", json={"name": 5, "bogus": True})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_protected_route_with_valid_token_of_other_user_still_hides_target(
@@ -219,4 +219,4 @@ async def test_protected_route_with_valid_token_of_other_user_still_hides_target
 
     response = await client.get(f"/api/v1/projects/{uuid.uuid4()}", headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text

@@ -11,6 +11,7 @@ import pytest
 from taskhub.app import create_app
 from tests.support.app import build_settings, make_client, running
 from tests.support.factories import User, register
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 
@@ -34,11 +35,11 @@ async def unlimited(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.As
 async def test_request_over_the_per_minute_limit_is_429(limited: httpx.AsyncClient) -> None:
     alice = await register(limited)
     for _ in range(3):
-        assert (await limited.get(ME, headers=alice.headers)).status_code == 200
+        expect(await limited.get(ME, headers=alice.headers), 200)
 
     response = await limited.get(ME, headers=alice.headers)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["retry-after"]) <= 60
     assert "detail" in response.json()
 
@@ -51,7 +52,7 @@ async def test_limit_counts_requests_across_routes(limited: httpx.AsyncClient) -
 
     response = await limited.get("/api/v1/tasks", headers=alice.headers)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
 
 
 async def test_limit_is_per_user(limited: httpx.AsyncClient) -> None:
@@ -62,7 +63,7 @@ async def test_limit_is_per_user(limited: httpx.AsyncClient) -> None:
 
     response = await limited.get(ME, headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_anonymous_auth_routes_are_not_counted(limited: httpx.AsyncClient) -> None:
@@ -74,11 +75,11 @@ async def test_anonymous_auth_routes_are_not_counted(limited: httpx.AsyncClient)
     refreshed = await limited.post(
         "/api/v1/auth/refresh", json={"refresh_token": alice.refresh_token}
     )
-    assert refreshed.status_code == 200
+    assert refreshed.status_code == 200, refreshed.text
 
     response = await limited.get(ME, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_unauthenticated_requests_do_not_use_up_a_users_allowance(
@@ -86,11 +87,11 @@ async def test_unauthenticated_requests_do_not_use_up_a_users_allowance(
 ) -> None:
     alice = await register(limited)
     for _ in range(5):
-        assert (await limited.get(ME)).status_code == 401
+        expect(await limited.get(ME), 401)
 
     response = await limited.get(ME, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_zero_disables_the_limit(unlimited: httpx.AsyncClient) -> None:
@@ -103,7 +104,7 @@ async def test_zero_disables_the_limit(unlimited: httpx.AsyncClient) -> None:
     response = await unlimited.get(ME, headers=alice.headers)
 
     assert statuses == {404}
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_limited_app_counts_requests_answered_404(limited: httpx.AsyncClient) -> None:
@@ -114,4 +115,4 @@ async def test_limited_app_counts_requests_answered_404(limited: httpx.AsyncClie
 
     response = await limited.get(ME, headers=alice.headers)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text

@@ -13,6 +13,7 @@ from taskhub.auth.models import RefreshToken
 from taskhub.auth.tokens import hash_refresh_token
 from taskhub.db import Database, utcnow
 from tests.support.factories import PASSWORD, MakeUser
+from tests.support.http import expect
 
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
@@ -30,7 +31,7 @@ async def test_refresh_returns_a_new_token_pair(
 
     response = await refresh(client, alice.refresh_token)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
@@ -45,7 +46,7 @@ async def test_refreshed_access_token_authenticates(
 
     response = await client.get(ME, headers={"Authorization": f"Bearer {access}"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["id"] == alice.id
 
 
@@ -57,7 +58,7 @@ async def test_refreshed_refresh_token_can_be_rotated_again(
 
     response = await refresh(client, second)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_refresh_token_is_spent_by_rotation(
@@ -68,7 +69,7 @@ async def test_refresh_token_is_spent_by_rotation(
 
     response = await refresh(client, alice.refresh_token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -78,11 +79,11 @@ async def test_reuse_of_spent_token_revokes_the_newest_token_of_its_family(
     alice = await make_user()
     second = (await refresh(client, alice.refresh_token)).json()["refresh_token"]
     third = (await refresh(client, second)).json()["refresh_token"]
-    assert (await refresh(client, alice.refresh_token)).status_code == 401
+    expect(await refresh(client, alice.refresh_token), 401)
 
     response = await refresh(client, third)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_reuse_revokes_only_its_own_family(
@@ -97,7 +98,7 @@ async def test_reuse_revokes_only_its_own_family(
 
     response = await refresh(client, other_login.json()["refresh_token"])
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_concurrent_refresh_with_one_token_succeeds_at_most_once(
@@ -121,7 +122,7 @@ async def test_concurrent_refresh_never_leaves_two_live_successors(
     results = [await refresh(client, token) for token in successors]
 
     # The losers presented a spent token, which revoked the family the winner got.
-    assert [r.status_code for r in results] == [401] * len(successors)
+    assert [r.status_code for r in results] == [401] * len(successors), [r.text for r in results]
 
 
 async def test_logout_is_204_and_revokes_the_family(
@@ -132,9 +133,9 @@ async def test_logout_is_204_and_revokes_the_family(
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     assert response.content == b""
-    assert (await refresh(client, second)).status_code == 401
+    expect(await refresh(client, second), 401)
 
 
 async def test_logout_ends_the_presented_token(
@@ -145,7 +146,7 @@ async def test_logout_ends_the_presented_token(
 
     response = await refresh(client, alice.refresh_token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_logout_keeps_other_sessions(client: httpx.AsyncClient, make_user: MakeUser) -> None:
@@ -157,13 +158,13 @@ async def test_logout_keeps_other_sessions(client: httpx.AsyncClient, make_user:
 
     response = await refresh(client, other_login.json()["refresh_token"])
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_logout_with_unknown_token_is_204(client: httpx.AsyncClient) -> None:
     response = await client.post(LOGOUT, json={"refresh_token": "never-issued"})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_logout_with_spent_token_is_204(
@@ -174,7 +175,7 @@ async def test_logout_with_spent_token_is_204(
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_logout_twice_is_204(client: httpx.AsyncClient, make_user: MakeUser) -> None:
@@ -183,7 +184,7 @@ async def test_logout_twice_is_204(client: httpx.AsyncClient, make_user: MakeUse
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_expired_refresh_token_is_401(
@@ -201,14 +202,14 @@ async def test_expired_refresh_token_is_401(
 
     response = await refresh(client, alice.refresh_token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_refresh_with_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     response = await refresh(client, "never-issued")
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -219,13 +220,13 @@ async def test_refresh_with_an_access_token_is_401(
 
     response = await refresh(client, alice.access_token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_refresh_without_token_field_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(REFRESH, json={})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_refresh_with_unknown_field_is_422(
@@ -237,13 +238,13 @@ async def test_refresh_with_unknown_field_is_422(
         REFRESH, json={"refresh_token": alice.refresh_token, "user_id": alice.id}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_refresh_with_non_string_token_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(REFRESH, json={"refresh_token": 12345})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_refresh_and_logout_ignore_a_bad_authorization_header(
@@ -257,4 +258,7 @@ async def test_refresh_and_logout_ignore_a_bad_authorization_header(
         LOGOUT, json={"refresh_token": refreshed.json()["refresh_token"]}, headers=bad
     )
 
-    assert (refreshed.status_code, logged_out.status_code) == (200, 204)
+    assert (refreshed.status_code, logged_out.status_code) == (200, 204), (
+        refreshed.text,
+        logged_out.text,
+    )

@@ -21,7 +21,7 @@ async def test_register_returns_the_user_without_secrets(client: httpx.AsyncClie
         json={"email": "alice@example.com", "password": PASSWORD, "display_name": "Alice"},
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"id", "email", "display_name", "created_at"}
     assert body["email"] == "alice@example.com"
@@ -33,7 +33,7 @@ async def test_register_returns_the_user_without_secrets(client: httpx.AsyncClie
 async def test_register_display_name_defaults_to_empty(client: httpx.AsyncClient) -> None:
     response = await client.post(REGISTER, json={"email": "a@example.com", "password": PASSWORD})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["display_name"] == ""
 
 
@@ -42,7 +42,7 @@ async def test_register_stores_email_lower_cased(client: httpx.AsyncClient) -> N
         REGISTER, json={"email": "Alice.Smith@Example.COM", "password": PASSWORD}
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["email"] == "alice.smith@example.com"
 
 
@@ -53,18 +53,18 @@ async def test_registered_email_logs_in_with_any_case(client: httpx.AsyncClient)
         "/api/v1/auth/token", data={"username": "bOB@EXAMPLE.COM", "password": PASSWORD}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_register_duplicate_email_is_409(client: httpx.AsyncClient) -> None:
     first = await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD})
-    assert first.status_code == 201
+    assert first.status_code == 201, first.text
 
     response = await client.post(
         REGISTER, json={"email": "dup@example.com", "password": "another password"}
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
     assert response.json() == {"detail": "Email already registered"}
 
 
@@ -73,7 +73,7 @@ async def test_register_duplicate_email_in_other_case_is_409(client: httpx.Async
 
     response = await client.post(REGISTER, json={"email": "DUP@Example.Com", "password": PASSWORD})
 
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ async def test_register_accepts_password_length_bounds(
 ) -> None:
     response = await client.post(REGISTER, json={"email": "a@example.com", "password": password})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 async def test_register_accepts_display_name_of_100_chars(client: httpx.AsyncClient) -> None:
@@ -92,7 +92,7 @@ async def test_register_accepts_display_name_of_100_chars(client: httpx.AsyncCli
         REGISTER, json={"email": "a@example.com", "password": PASSWORD, "display_name": "d" * 100}
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ async def test_register_rejects_invalid_body(
 ) -> None:
     response = await client.post(REGISTER, json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert isinstance(response.json()["detail"], list)
 
 
@@ -160,7 +160,7 @@ async def test_register_unknown_field_does_not_create_a_user(client: httpx.Async
 
     response = await client.post(REGISTER, json={"email": "root@example.com", "password": PASSWORD})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ async def test_register_validation_error_never_echoes_the_password(
 ) -> None:
     response = await client.post(REGISTER, json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert SECRET_PASSWORD[:9] not in response.text
 
 
@@ -190,7 +190,7 @@ async def test_register_malformed_json_is_422(client: httpx.AsyncClient) -> None
         headers={"content-type": "application/json"},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_register_needs_no_credentials_and_ignores_bad_ones(
@@ -202,7 +202,7 @@ async def test_register_needs_no_credentials_and_ignores_bad_ones(
         headers={"Authorization": "Bearer garbage"},
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 async def test_concurrent_registrations_of_one_email_create_one_user(
@@ -214,4 +214,6 @@ async def test_concurrent_registrations_of_one_email_create_one_user(
         *(client.post(REGISTER, json={"email": e, "password": PASSWORD}) for e in emails)
     )
 
-    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [
+        r.text for r in responses
+    ]

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from taskhub.app import create_app
 from tests.support.app import build_settings, make_client, running
 from tests.support.factories import PASSWORD, MakeUser
+from tests.support.http import expect
 
 TOKEN = "/api/v1/auth/token"
 WRONG = "wrong password!"
@@ -27,7 +28,7 @@ async def test_login_returns_a_bearer_token_pair(
 
     response = await login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
@@ -43,7 +44,7 @@ async def test_login_access_token_authenticates(
 
     response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["id"] == alice.id
 
 
@@ -56,7 +57,7 @@ async def test_login_accepts_grant_type_password(
         TOKEN, data={"grant_type": "password", "username": alice.email, "password": PASSWORD}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_login_rejects_other_grant_type(
@@ -69,7 +70,7 @@ async def test_login_rejects_other_grant_type(
         data={"grant_type": "client_credentials", "username": alice.email, "password": PASSWORD},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_login_matches_email_case_insensitively(
@@ -79,7 +80,7 @@ async def test_login_matches_email_case_insensitively(
 
     response = await login(client, alice.email.upper(), PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_login_with_wrong_password_is_401(
@@ -89,7 +90,7 @@ async def test_login_with_wrong_password_is_401(
 
     response = await login(client, alice.email, WRONG)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json() == {"detail": "Incorrect email or password"}
 
@@ -102,7 +103,7 @@ async def test_login_with_unknown_email_is_401_with_the_same_body(
 
     response = await login(client, "nobody@example.com", WRONG)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json() == wrong_password.json()
 
@@ -114,19 +115,19 @@ async def test_login_with_overlong_password_is_401(
 
     response = await login(client, alice.email, PASSWORD + "x" * 10_000)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_login_with_nul_in_username_is_401(client: httpx.AsyncClient) -> None:
     response = await login(client, "a\x00b@example.com", WRONG)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_login_with_huge_username_is_401(client: httpx.AsyncClient) -> None:
     response = await login(client, "x" * 100_000 + "@example.com", WRONG)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_login_as_json_is_422(client: httpx.AsyncClient, make_user: MakeUser) -> None:
@@ -134,14 +135,14 @@ async def test_login_as_json_is_422(client: httpx.AsyncClient, make_user: MakeUs
 
     response = await client.post(TOKEN, json={"username": alice.email, "password": PASSWORD})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert PASSWORD not in response.text
 
 
 async def test_login_without_password_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(TOKEN, data={"username": "a@example.com"})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_eleventh_attempt_after_ten_failures_is_429_even_with_right_password(
@@ -149,11 +150,11 @@ async def test_eleventh_attempt_after_ten_failures_is_429_even_with_right_passwo
 ) -> None:
     alice = await make_user()
     for _ in range(10):
-        assert (await login(client, alice.email, WRONG)).status_code == 401
+        expect(await login(client, alice.email, WRONG), 401)
 
     response = await login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["retry-after"]) <= 15 * 60
     assert "detail" in response.json()
 
@@ -165,7 +166,7 @@ async def test_tenth_failure_is_still_401(client: httpx.AsyncClient, make_user: 
 
     response = await login(client, alice.email, WRONG)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_failed_login_limit_per_email_spans_client_addresses(
@@ -174,12 +175,12 @@ async def test_failed_login_limit_per_email_spans_client_addresses(
     alice = await make_user()
     for i in range(10):
         async with make_client(app, f"10.0.0.{i + 1}") as other:
-            assert (await login(other, alice.email, WRONG)).status_code == 401
+            expect(await login(other, alice.email, WRONG), 401)
 
     async with make_client(app, "10.0.1.1") as fresh:
         response = await login(fresh, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert "retry-after" in response.headers
 
 
@@ -193,7 +194,7 @@ async def test_failed_login_limit_per_email_ignores_case(
 
     response = await login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
 
 
 async def test_failed_login_limit_for_one_email_does_not_block_another(
@@ -205,7 +206,7 @@ async def test_failed_login_limit_for_one_email_does_not_block_another(
 
     response = await login(client, bob.email, PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_successful_logins_do_not_count_as_failures(
@@ -215,11 +216,11 @@ async def test_successful_logins_do_not_count_as_failures(
     for _ in range(9):
         await login(client, alice.email, WRONG)
     for _ in range(5):
-        assert (await login(client, alice.email, PASSWORD)).status_code == 200
+        expect(await login(client, alice.email, PASSWORD), 200)
 
     response = await login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_failures_for_unknown_emails_are_limited_too(client: httpx.AsyncClient) -> None:
@@ -228,7 +229,7 @@ async def test_failures_for_unknown_emails_are_limited_too(client: httpx.AsyncCl
 
     response = await login(client, "ghost@example.com", WRONG)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
 
 
 async def test_hundred_and_first_attempt_from_one_address_is_429(
@@ -238,11 +239,11 @@ async def test_hundred_and_first_attempt_from_one_address_is_429(
     async with make_client(app, "192.0.2.7") as attacker:
         for i in range(100):
             failed = await login(attacker, f"victim{i}@example.com", WRONG)
-            assert failed.status_code == 401
+            assert failed.status_code == 401, failed.text
 
         response = await login(attacker, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["retry-after"]) <= 15 * 60
 
 
@@ -257,7 +258,7 @@ async def test_failed_login_limit_per_address_does_not_block_other_addresses(
     async with make_client(app, "198.51.100.9") as honest:
         response = await login(honest, alice.email, PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_lower_address_limit_from_settings_is_honoured(
@@ -268,10 +269,10 @@ async def test_lower_address_limit_from_settings_is_honoured(
 
     async with running(create_app(settings)) as app, make_client(app, "192.0.2.9") as c:
         for i in range(5):
-            assert (await login(c, f"x{i}@example.com", WRONG)).status_code == 401
+            expect(await login(c, f"x{i}@example.com", WRONG), 401)
         response = await login(c, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
 
 
 async def test_failures_expire_after_the_window(
@@ -288,9 +289,9 @@ async def test_failures_expire_after_the_window(
     async with running(create_app(settings)) as app, make_client(app) as c:
         for _ in range(2):
             await login(c, alice.email, WRONG)
-        assert (await login(c, alice.email, PASSWORD)).status_code == 429
+        expect(await login(c, alice.email, PASSWORD), 429)
         await asyncio.sleep(1.1)
 
         response = await login(c, alice.email, PASSWORD)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text

@@ -23,7 +23,7 @@ async def test_me_returns_the_caller(client: httpx.AsyncClient) -> None:
 
     response = await client.get(ME, headers=headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"id", "email", "display_name", "created_at"}
     assert body["email"] == "me@example.com"
@@ -45,7 +45,7 @@ async def test_me_answers_for_the_token_holder_only(
 async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.get(ME)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json() == {"detail": "Not authenticated"}
 

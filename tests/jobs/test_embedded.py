@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from tests.support.activity import activity_of
 from tests.support.factories import MakeTask, MakeUser
+from tests.support.http import expect
 
 
 async def test_completing_a_task_records_activity(
@@ -23,7 +24,7 @@ async def test_completing_a_task_records_activity(
         f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers
     )
 
-    assert done.status_code == 200
+    assert done.status_code == 200, done.text
     entries = await activity_of(client, alice, task["id"], expected=1)
     assert [(e["action"], e["actor_id"]) for e in entries] == [("completed", alice.id)]
     assert entries[0]["changes"] == {"fields": ["done"]}
@@ -37,7 +38,7 @@ async def test_activity_lists_each_change_once_in_order(
     url = f"/api/v1/tasks/{task['id']}"
 
     for body in ({"title": "renamed"}, {"done": True}, {"done": False}, {"title": "renamed"}):
-        assert (await client.patch(url, json=body, headers=alice.headers)).status_code == 200
+        expect(await client.patch(url, json=body, headers=alice.headers), 200)
 
     entries = await activity_of(client, alice, task["id"], expected=3)
     await asyncio.sleep(0.3)  # a duplicate, if any, would show up by now
@@ -53,7 +54,7 @@ async def test_activity_of_another_users_task_is_404(
 
     response = await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_a_message_left_running_by_a_crash_is_run_again(
@@ -93,6 +94,6 @@ async def test_outbox_row_commits_with_the_write_or_not_at_all(
         headers={**alice.headers, "If-Match": '"99"'},
     )
 
-    assert stale.status_code == 412
+    assert stale.status_code == 412, stale.text
     async with app.state.db.reader() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

@@ -30,7 +30,7 @@ async def _complete(client: httpx.AsyncClient, user: User, task_id: str) -> None
     response = await client.patch(
         f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(await activity_of(client, user, task_id, expected=1)) == 1  # its job is done
 
 

@@ -27,14 +27,14 @@ async def outage_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 async def test_healthz_is_exactly_status_ok(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok"}
 
 
 async def test_readyz_is_200_when_the_database_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["status"] == "ok"
 
 
@@ -43,7 +43,7 @@ async def test_readyz_is_503_naming_the_database_when_it_is_unreachable(
 ) -> None:
     response = await outage_client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert "database" in response.json()["detail"]
     assert response.json()["failing"] == ["database"]
 
@@ -53,7 +53,7 @@ async def test_healthz_stays_ok_while_the_database_is_unreachable(
 ) -> None:
     response = await outage_client.get("/healthz")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok"}
 
 
@@ -87,7 +87,7 @@ async def test_readyz_is_503_naming_redis_when_it_is_unreachable(
     async with _client_with(settings, tmp_path, redis_url=DEAD_REDIS) as client:
         response = await client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["failing"] == ["redis"]
 
 
@@ -97,5 +97,5 @@ async def test_readyz_is_503_naming_the_broker_when_it_is_unreachable(
     async with _client_with(settings, tmp_path, broker_url=DEAD_REDIS) as client:
         response = await client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["failing"] == ["broker"]

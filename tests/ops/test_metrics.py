@@ -22,7 +22,7 @@ Sample = tuple[str, dict[str, str], float]
 
 async def _samples(client: httpx.AsyncClient, family: str) -> list[Sample]:
     response = await client.get("/metrics")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return [
         (sample.name, sample.labels, sample.value)
         for metric in text_string_to_metric_families(response.text)
@@ -45,7 +45,7 @@ async def test_metrics_is_prometheus_text(client: httpx.AsyncClient) -> None:
 
     response = await client.get("/metrics")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     families = {metric.name for metric in text_string_to_metric_families(response.text)}
     assert {REQUESTS, LATENCY} <= families
@@ -126,5 +126,5 @@ async def test_metrics_are_served_while_the_database_is_down(tmp_path: Path) -> 
     async with running(create_app(settings)) as app, make_client(app) as client:
         response = await client.get("/metrics")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert REQUESTS in {metric.name for metric in text_string_to_metric_families(response.text)}

@@ -61,5 +61,5 @@ async def test_error_responses_carry_the_request_id(
         method, path, headers={"X-Request-ID": "err-trace"}, json={} if method == "POST" else None
     )
 
-    assert response.status_code == expected_status
+    assert response.status_code == expected_status, response.text
     assert response.headers["x-request-id"] == "err-trace"

@@ -101,7 +101,7 @@ async def test_another_users_task_is_answered_like_an_unknown_one(
     foreign = await _as(client, mallory, _path(name, task_id=task["id"]))
     unknown = await _as(client, mallory, _path(name, task_id=unknown_id()))
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
@@ -117,7 +117,7 @@ async def test_another_users_project_is_answered_like_an_unknown_one(
     )
     unknown = await _as(client, mallory, _path(name, project_id=unknown_id(), user_id=user_id))
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
@@ -158,7 +158,7 @@ async def test_a_malformed_id_is_answered_like_an_unknown_one(
         await _as(client, mallory, _path(name, bad, bad, mallory.id)) for bad in MALFORMED_IDS
     ]
 
-    assert unknown.status_code == 404
+    assert unknown.status_code == 404, unknown.text
     assert {(a.status_code, a.json()["detail"]) for a in answers} == {
         (404, unknown.json()["detail"])
     }
@@ -182,7 +182,7 @@ async def test_list_filtered_on_another_users_project_is_answered_like_an_unknow
         "/api/v1/tasks", params={"project_id": unknown_id(), **extra}, headers=mallory.headers
     )
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert foreign.json() == unknown.json()
     assert "alice" not in foreign.text
 
@@ -216,7 +216,7 @@ async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an
 
     foreign, unknown = await send(target), await send(unknown_id())
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
     unchanged = await client.get(f"/api/v1/tasks/{own['id']}", headers=mallory.headers)
     assert unchanged.json()["version"] == 1

@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from taskhub.settings import Settings, secret_of
 from tests.support.factories import PASSWORD, MakeUser, User
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 ATTACKER_KEY = "attacker-controlled-key-" + "z" * 40
@@ -78,7 +79,7 @@ async def test_unsigned_token_in_any_spelling_of_alg_none_is_401(
 
     response = await _me(client, f"{header}.{payload}.{signature}")
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -100,7 +101,7 @@ async def test_token_that_names_its_own_key_is_401(
 
     response = await _me(client, token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ async def test_correctly_signed_token_with_malformed_claims_is_401_not_500(
 
     response = await _me(client, token)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_hand_signed_token_with_the_right_key_is_accepted(
@@ -145,7 +146,7 @@ async def test_hand_signed_token_with_the_right_key_is_accepted(
 
     response = await _me(client, _hs256(_claims(alice.id), secret_of(settings)))
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_changing_any_character_of_a_valid_token_makes_it_401(
@@ -163,7 +164,7 @@ async def test_changing_any_character_of_a_valid_token_makes_it_401(
         statuses.add((await _me(client, token[:i] + swapped + token[i + 1 :])).status_code)
 
     assert statuses == {401}
-    assert (await _me(client, token)).status_code == 200
+    expect(await _me(client, token), 200)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +185,7 @@ async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
 
     response = await client.get(ME, **request)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_access_tokens_are_short_lived(
@@ -207,14 +208,14 @@ async def test_a_thief_who_rotates_first_is_cut_off_when_the_owner_refreshes(
 ) -> None:
     alice = await make_user()
     stolen = await _refresh(client, alice.refresh_token)  # the thief is faster than Alice
-    assert stolen.status_code == 200
+    assert stolen.status_code == 200, stolen.text
 
     owner_attempt = await _refresh(client, alice.refresh_token)
     thief_next = await _refresh(client, stolen.json()["refresh_token"])
 
-    assert owner_attempt.status_code == 401
-    assert thief_next.status_code == 401
-    assert (await _login(client, alice.email, alice.password)).status_code == 200
+    assert owner_attempt.status_code == 401, owner_attempt.text
+    assert thief_next.status_code == 401, thief_next.text
+    expect(await _login(client, alice.email, alice.password), 200)
 
 
 # --- brute force ----------------------------------------------------------------------------
@@ -233,11 +234,11 @@ async def test_brute_force_spread_over_case_and_whitespace_variants_of_one_email
     ]
     for attempt in range(10):
         failed = await _login(client, variants[attempt % len(variants)], f"guess-{attempt:06d}")
-        assert failed.status_code == 401
+        assert failed.status_code == 401, failed.text
 
     response = await _login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert int(response.headers["retry-after"]) >= 1
 
 

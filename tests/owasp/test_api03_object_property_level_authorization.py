@@ -59,7 +59,7 @@ async def test_creating_a_task_with_a_server_owned_field_is_422_and_creates_noth
         "/api/v1/tasks", json={"title": "t", field: value}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     listed = await client.get("/api/v1/tasks", headers=alice.headers)
     assert listed.json()["items"] == []
 
@@ -75,7 +75,7 @@ async def test_patching_a_server_owned_field_of_a_task_is_422_and_changes_nothin
         f"/api/v1/tasks/{task['id']}", json={"title": "new", field: value}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     after = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
     assert after.json() == task
 
@@ -100,7 +100,7 @@ async def test_server_owned_project_fields_are_422_on_create_and_patch(
         f"/api/v1/projects/{project['id']}", json={"name": "q", field: value}, headers=alice.headers
     )
 
-    assert (created.status_code, patched.status_code) == (422, 422)
+    assert (created.status_code, patched.status_code) == (422, 422), (created.text, patched.text)
     listed = await client.get("/api/v1/projects", headers=alice.headers)
     assert listed.json()["items"] == [project]
 
@@ -124,11 +124,11 @@ async def test_registering_with_a_privileged_field_is_422_and_registers_nobody(
 
     response = await client.post("/api/v1/auth/register", json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     login = await client.post(
         "/api/v1/auth/token", data={"username": body["email"], "password": body["password"]}
     )
-    assert login.status_code == 401
+    assert login.status_code == 401, login.text
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ async def test_putting_a_member_with_extra_fields_is_422(
         headers=alice.headers,
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     members = await client.get(f"/api/v1/projects/{project['id']}/members", headers=alice.headers)
     assert [m["user_id"] for m in members.json()] == [alice.id]
 
@@ -177,7 +177,7 @@ async def test_a_member_cannot_raise_their_own_role(
         headers=bob.headers,
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     seen = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
     assert seen.json()["role"] == role
 
@@ -222,7 +222,7 @@ async def test_no_response_carries_a_password_hash_or_privilege_flag(
 
     answers = await _every_answer_a_member_sees(client, alice, bob, project, task["id"])
 
-    assert [a.status_code for a in answers] == [200] * 7 + [200, 201]
+    assert [a.status_code for a in answers] == [200] * 7 + [200, 201], [a.text for a in answers]
     leaked = {key for a in answers for key, _ in walk(a.json())} & SECRET_KEYS
     assert leaked == set()
     assert all(alice.password not in a.text for a in answers)
@@ -257,7 +257,7 @@ async def test_members_list_shows_other_users_only_id_email_and_role(
 
     members = await client.get(f"/api/v1/projects/{project['id']}/members", headers=bob.headers)
 
-    assert members.status_code == 200
+    assert members.status_code == 200, members.text
     assert [set(m) for m in members.json()] == [{"user_id", "email", "role"}] * 2
 
 

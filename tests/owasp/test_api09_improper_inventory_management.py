@@ -111,7 +111,7 @@ def test_every_documented_path_is_in_api_v1_or_a_spec_root_path(app: FastAPI) ->
 async def test_no_other_api_version_is_served(client: httpx.AsyncClient, prefix: str) -> None:
     response = await client.get(f"{prefix}/tasks")
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Not Found"}
 
 

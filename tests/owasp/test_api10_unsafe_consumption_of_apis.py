@@ -58,7 +58,7 @@ async def test_a_database_outage_is_a_bare_503_on_every_kind_of_route(
         await client.post("/api/v1/auth/refresh", json={"refresh_token": alice.refresh_token}),
     ]
 
-    assert [a.status_code for a in answers] == [503] * len(answers)
+    assert [a.status_code for a in answers] == [503] * len(answers), [a.text for a in answers]
     assert {a.text for a in answers} == {'{"detail":"Database unavailable"}'}
     assert all(int(a.headers["retry-after"]) >= 1 for a in answers)
 
@@ -70,7 +70,7 @@ async def test_readiness_names_the_database_without_revealing_where_it_is(
 
     response = await client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["failing"] == ["database"]
     assert [piece for piece in _secrets_of(url) if piece in response.text] == []
     assert "password" not in response.text.lower()
@@ -105,7 +105,25 @@ async def _poison(app: FastAPI, task_id: str, raw: bytes) -> None:
     assert await cache.put_versioned(f"task:{task_id}", 10**9, raw, 60)
 
 
-@pytest.mark.parametrize("raw", GARBAGE.values(), ids=GARBAGE.keys())
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            raw,
+            id=name,
+            marks=[
+                pytest.mark.xfail(
+                    strict=True,
+                    reason="known server bug: a cache header with an empty owner makes the "
+                    "cached-task check answer 404 to the owner instead of reading the row",
+                )
+            ]
+            if name == "no-owner"
+            else [],
+        )
+        for name, raw in GARBAGE.items()
+    ],
+)
 async def test_a_malformed_cached_task_is_never_a_500_nor_shown_to_another_user(
     lenient: httpx.AsyncClient,
     app: FastAPI,
@@ -120,8 +138,9 @@ async def test_a_malformed_cached_task_is_never_a_500_nor_shown_to_another_user(
     as_alice = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
     as_mallory = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=mallory.headers)
 
-    assert as_alice.status_code in (200, 404), as_alice.text
-    assert as_mallory.status_code == 404
+    # Her own task: the broken entry must be ignored and the database row served.
+    assert as_alice.status_code == 200, as_alice.text
+    assert as_mallory.status_code == 404, as_mallory.text
     assert "alice's private task" not in as_mallory.text
 
 
@@ -139,7 +158,7 @@ async def test_a_cache_entry_without_a_valid_header_is_ignored_for_the_database_
 
     response = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == task
 
 
@@ -164,7 +183,7 @@ async def test_malformed_cached_roles_are_never_a_500(
 
     response = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 # --- Redis ----------------------------------------------------------------------------------
@@ -193,8 +212,8 @@ async def test_a_dead_redis_degrades_to_the_database_without_errors(
     ]
     ready = await redis_down.get("/readyz")
 
-    assert created.status_code == 201
-    assert [a.status_code for a in answers] == [200, 200, 200]
-    assert ready.status_code == 503
+    assert created.status_code == 201, created.text
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert ready.status_code == 503, ready.text
     assert ready.json()["failing"] == ["redis"]
     assert "127.0.0.1" not in ready.text

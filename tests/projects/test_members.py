@@ -37,7 +37,7 @@ async def test_owner_lists_members_with_email_and_role(
 
     response = await client.get(members_url(project), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert sorted(response.json(), key=lambda m: m["role"]) == [
         {"user_id": bob.id, "email": bob.email, "role": "editor"},
         {"user_id": alice.id, "email": alice.email, "role": "owner"},
@@ -53,7 +53,7 @@ async def test_viewer_can_list_members(
 
     response = await client.get(members_url(project), headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert {m["user_id"] for m in response.json()} == {alice.id, bob.id}
 
 
@@ -65,7 +65,7 @@ async def test_non_member_cannot_list_members(
 
     response = await client.get(members_url(project), headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_members_of_malformed_project_id_is_404(
@@ -75,7 +75,7 @@ async def test_members_of_malformed_project_id_is_404(
 
     response = await client.get("/api/v1/projects/zzz/members", headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 # -- put -------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ async def test_owner_adds_a_member(
         members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"user_id": bob.id, "email": bob.email, "role": "viewer"}
 
 
@@ -104,7 +104,7 @@ async def test_added_member_sees_the_project(
 
     response = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(("before", "after"), [("viewer", "editor"), ("editor", "viewer")])
@@ -139,7 +139,7 @@ async def test_put_with_same_role_is_idempotent(
         members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
 
 
@@ -154,7 +154,7 @@ async def test_promoted_owner_can_manage_members(
         members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -173,7 +173,7 @@ async def test_non_owner_member_cannot_put_members(
         members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     assert carol.id not in await roles(client, alice, project)
 
 
@@ -193,7 +193,7 @@ async def test_non_owner_member_cannot_promote_themselves(
         members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     assert (await roles(client, alice, project))[bob.id] == role
 
 
@@ -207,7 +207,7 @@ async def test_non_member_cannot_put_members(
         members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert mallory.id not in await roles(client, alice, project)
 
 
@@ -222,7 +222,7 @@ async def test_put_unknown_user_is_404(
         members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize(
@@ -245,7 +245,7 @@ async def test_put_member_rejects_invalid_role(
 
     response = await client.put(members_url(project, bob.id), json=body, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 # -- delete ----------------------------------------------------------------------------
@@ -260,9 +260,9 @@ async def test_owner_removes_a_member(
 
     response = await client.delete(members_url(project, bob.id), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     gone = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
-    assert gone.status_code == 404
+    assert gone.status_code == 404, gone.text
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -279,7 +279,7 @@ async def test_member_can_leave(
 
     response = await client.delete(members_url(project, bob.id), headers=bob.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
@@ -298,7 +298,7 @@ async def test_non_owner_member_cannot_remove_others(
 
     response = await client.delete(members_url(project, carol.id), headers=bob.headers)
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     assert carol.id in await roles(client, alice, project)
 
 
@@ -311,7 +311,7 @@ async def test_non_member_cannot_remove_members(
 
     response = await client.delete(members_url(project, bob.id), headers=mallory.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
@@ -323,7 +323,7 @@ async def test_removing_someone_who_is_not_a_member_is_404(
 
     response = await client.delete(members_url(project, user_id), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 # -- the last owner --------------------------------------------------------------------
@@ -340,7 +340,7 @@ async def test_demoting_the_only_owner_is_409(
         members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
     assert (await roles(client, alice, project))[alice.id] == "owner"
 
 
@@ -352,7 +352,7 @@ async def test_the_only_owner_leaving_is_409(
 
     response = await client.delete(members_url(project, alice.id), headers=alice.headers)
 
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
@@ -367,7 +367,7 @@ async def test_owner_can_be_demoted_when_another_owner_remains(
         members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
 
 
@@ -380,7 +380,7 @@ async def test_owner_can_leave_when_another_owner_remains(
 
     response = await client.delete(members_url(project, alice.id), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     assert await roles(client, bob, project) == {bob.id: "owner"}
 
 
@@ -393,7 +393,7 @@ async def test_owner_can_remove_another_owner(
 
     response = await client.delete(members_url(project, bob.id), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_second_to_last_owner_demotion_then_last_is_409(
@@ -408,7 +408,7 @@ async def test_second_to_last_owner_demotion_then_last_is_409(
         members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
 
 
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
@@ -423,7 +423,11 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
         client.put(members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers),
     )
 
-    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 403])
+    # Which request wins is a race: the loser is either the last owner (409) or, once
+    # demoted, a member who may no longer change roles (403).
+    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 403]), [
+        r.text for r in responses
+    ]
     members = await client.get(members_url(project), headers=alice.headers)
     assert [m["role"] for m in members.json()].count("owner") == 1
 
@@ -440,7 +444,7 @@ async def test_two_owners_leaving_at_once_leave_one_owner(
         client.delete(members_url(project, bob.id), headers=bob.headers),
     )
 
-    assert sorted(r.status_code for r in responses) == [204, 409]
+    assert sorted(r.status_code for r in responses) == [204, 409], [r.text for r in responses]
 
 
 # -- what leaving means for tasks ------------------------------------------------------
@@ -461,7 +465,7 @@ async def test_member_who_leaves_no_longer_sees_tasks_they_created(
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
@@ -501,7 +505,7 @@ async def test_member_who_leaves_cannot_change_tasks_they_created(
         f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_tasks_of_a_member_who_left_stay_in_the_project(
@@ -519,4 +523,4 @@ async def test_tasks_of_a_member_who_left_stay_in_the_project(
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text

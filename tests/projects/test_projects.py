@@ -45,7 +45,7 @@ async def test_create_project_returns_it_with_owner_role(
         PROJECTS, json={"name": "Garden", "description": "Weeds"}, headers=alice.headers
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"id", "name", "description", "role", "created_at", "updated_at"}
     assert (body["name"], body["description"], body["role"]) == ("Garden", "Weeds", "owner")
@@ -61,7 +61,7 @@ async def test_created_project_is_found_at_its_location(
 
     response = await client.get(created.headers["location"], headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == created.json()
 
 
@@ -82,7 +82,7 @@ async def test_create_project_accepts_name_of_100_chars(
 
     response = await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers)
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ async def test_create_project_rejects_invalid_body(
 
     response = await client.post(PROJECTS, json=body, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 # -- list ------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ async def test_list_projects_shows_only_mine(
 
     response = await client.get(PROJECTS, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"items": [mine], "next_cursor": None}
 
 
@@ -230,7 +230,7 @@ async def test_list_projects_rejects_out_of_range_limit(
 
     response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 @pytest.mark.parametrize("limit", ["1", "100"])
@@ -241,7 +241,7 @@ async def test_list_projects_accepts_limit_bounds(
 
     response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(
@@ -263,7 +263,7 @@ async def test_list_projects_rejects_malformed_cursor(
 
     response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,7 @@ async def test_list_projects_rejects_a_cursor_with_a_forged_key(
 
     response = await client.get(PROJECTS, params={"cursor": forged}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_list_projects_rejects_a_task_list_cursor(
@@ -319,7 +319,7 @@ async def test_list_projects_rejects_a_task_list_cursor(
 
     response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 # -- get -------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ async def test_any_member_can_get_project_with_their_role(
 
     response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["role"] == role
 
 
@@ -351,7 +351,7 @@ async def test_non_member_gets_404_for_a_project(
 
     response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Project not found"}
 
 
@@ -363,7 +363,7 @@ async def test_get_unknown_or_malformed_project_id_is_404(
 
     response = await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Project not found"}
 
 
@@ -380,7 +380,7 @@ async def test_owner_can_patch_project(
         f"{PROJECTS}/{project['id']}", json={"name": "New"}, headers=alice.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
     assert (body["name"], body["description"], body["role"]) == ("New", "keep", "owner")
     assert body["updated_at"] > project["updated_at"]
@@ -430,7 +430,7 @@ async def test_non_owner_member_cannot_patch_project(
         f"{PROJECTS}/{project['id']}", json={"name": "Hijacked"}, headers=bob.headers
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     unchanged = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
     assert unchanged.json()["name"] == "Original"
 
@@ -445,7 +445,7 @@ async def test_non_member_cannot_patch_project(
         f"{PROJECTS}/{project['id']}", json={"name": "x"}, headers=bob.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_patch_malformed_project_id_is_404(
@@ -455,7 +455,7 @@ async def test_patch_malformed_project_id_is_404(
 
     response = await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize(
@@ -491,7 +491,7 @@ async def test_patch_project_rejects_invalid_body(
 
     response = await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 # -- delete ----------------------------------------------------------------------------
@@ -505,9 +505,9 @@ async def test_owner_can_delete_project(
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     gone = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert gone.status_code == 404
+    assert gone.status_code == 404, gone.text
 
 
 async def test_deleting_a_project_removes_its_tasks(
@@ -526,7 +526,7 @@ async def test_deleting_a_project_removes_its_tasks(
         await client.get(f"/api/v1/tasks/{t['id']}", headers=alice.headers) for t in (task, subtask)
     ]
 
-    assert [r.status_code for r in responses] == [404, 404]
+    assert [r.status_code for r in responses] == [404, 404], [r.text for r in responses]
 
 
 async def test_deleting_a_project_keeps_inbox_tasks(
@@ -542,7 +542,7 @@ async def test_deleting_a_project_keeps_inbox_tasks(
 
     response = await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -559,9 +559,9 @@ async def test_non_owner_member_cannot_delete_project(
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     still = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert still.status_code == 200
+    assert still.status_code == 200, still.text
 
 
 async def test_non_member_cannot_delete_project(
@@ -572,7 +572,7 @@ async def test_non_member_cannot_delete_project(
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_delete_malformed_project_id_is_404(
@@ -582,4 +582,4 @@ async def test_delete_malformed_project_id_is_404(
 
     response = await client.delete(f"{PROJECTS}/%20", headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text

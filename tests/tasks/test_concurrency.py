@@ -22,7 +22,10 @@ async def test_concurrent_patches_with_same_if_match_let_exactly_one_win(
             client.patch(task_url(task), json={"title": "second"}, headers=headers),
         )
 
-        assert sorted([first.status_code, second.status_code]) == [200, 412]
+        assert sorted([first.status_code, second.status_code]) == [200, 412], (
+            first.text,
+            second.text,
+        )
         winner = first if first.status_code == 200 else second
         stored = (await client.get(task_url(task), headers=alice.headers)).json()
         assert stored["version"] == 2
@@ -39,7 +42,7 @@ async def test_concurrent_patches_without_if_match_both_apply(
         client.patch(task_url(task), json={"labels": ["x"]}, headers=alice.headers),
     )
 
-    assert [r.status_code for r in responses] == [200, 200]
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
     stored = (await client.get(task_url(task), headers=alice.headers)).json()
     assert (stored["priority"], stored["labels"], stored["version"]) == (3, ["x"], 3)
 
@@ -67,7 +70,7 @@ async def test_fifty_concurrent_creates_all_persist(client: httpx.AsyncClient, a
         *(client.post(TASKS, json={"title": t}, headers=alice.headers) for t in titles)
     )
 
-    assert [r.status_code for r in responses] == [201] * 50
+    assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses]
     listed = await list_all(client, alice, limit=100)
     assert sorted(t["title"] for t in listed) == sorted(titles)
     assert {t["id"] for t in listed} == {r.json()["id"] for r in responses}

@@ -22,7 +22,7 @@ async def test_minimal_body_creates_task_with_defaults(
 ) -> None:
     response = await _create(client, alice, {"title": "Buy milk"})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     task = response.json()
     assert task["title"] == "Buy milk"
     assert task["description"] == ""
@@ -41,7 +41,7 @@ async def test_minimal_body_creates_task_with_defaults(
 async def test_create_answers_location_and_etag(client: httpx.AsyncClient, alice: User) -> None:
     response = await _create(client, alice, {"title": "Buy milk"})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.headers["location"] == task_url(response.json())
     assert response.headers["etag"] == '"1"'
 
@@ -51,7 +51,7 @@ async def test_location_points_at_the_created_task(client: httpx.AsyncClient, al
 
     fetched = await client.get(created.headers["location"], headers=alice.headers)
 
-    assert fetched.status_code == 200
+    assert fetched.status_code == 200, fetched.text
     assert fetched.json() == created.json()
 
 
@@ -113,7 +113,7 @@ async def test_twenty_labels_are_accepted(client: httpx.AsyncClient, alice: User
 
     response = await _create(client, alice, {"title": "t", "labels": labels})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["labels"] == labels
 
 
@@ -122,7 +122,7 @@ async def test_boundary_lengths_are_accepted(client: httpx.AsyncClient, alice: U
 
     response = await _create(client, alice, body)
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["title"] == "x" * 200
 
 
@@ -212,7 +212,7 @@ async def test_body_that_is_not_a_json_object_is_422(
 
     response = await client.post(TASKS, content=raw, headers=headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_validation_error_does_not_echo_large_input(
@@ -220,21 +220,21 @@ async def test_validation_error_does_not_echo_large_input(
 ) -> None:
     response = await _create(client, alice, {"title": "t", "description": "Z" * 30_000})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert "Z" * 100 not in response.text
 
 
 async def test_create_without_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.post(TASKS, json={"title": "t"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_create_in_unknown_project_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())})
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Project not found"}
 
 
@@ -245,7 +245,7 @@ async def test_create_in_someone_elses_project_is_404(
 
     response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Project not found"}
 
 
@@ -256,7 +256,7 @@ async def test_viewer_cannot_create_task_in_project(
 
     response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
 
 
 async def test_editor_creates_task_in_project(
@@ -266,7 +266,7 @@ async def test_editor_creates_task_in_project(
 
     response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["project_id"] == project["id"]
 
 
@@ -278,7 +278,7 @@ async def test_task_created_by_editor_is_visible_to_project_owner(
 
     response = await client.get(task_url(task), headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_positions_in_project_count_every_members_tasks(
@@ -299,7 +299,7 @@ async def test_positions_in_project_count_every_members_tasks(
 async def test_explicit_position_is_kept(client: httpx.AsyncClient, alice: User) -> None:
     response = await _create(client, alice, {"title": "t", "position": 42})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["position"] == 42
 
 
@@ -308,4 +308,4 @@ async def test_lone_surrogate_in_title_is_422(client: httpx.AsyncClient, alice: 
 
     response = await client.post(TASKS, content=b'{"title": "a\\ud800b"}', headers=headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
-from tests.support.http import task_url
+from tests.support.http import expect, task_url
 
 
 async def test_delete_answers_204_then_404(
@@ -18,10 +18,10 @@ async def test_delete_answers_204_then_404(
 
     deleted = await client.delete(task_url(task), headers=alice.headers)
 
-    assert deleted.status_code == 204
+    assert deleted.status_code == 204, deleted.text
     assert deleted.content == b""
     gone = await client.get(task_url(task), headers=alice.headers)
-    assert gone.status_code == 404
+    assert gone.status_code == 404, gone.text
     assert gone.json() == {"detail": "Task not found"}
 
 
@@ -33,7 +33,7 @@ async def test_deleting_twice_is_404(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_delete_with_matching_if_match(
@@ -43,7 +43,7 @@ async def test_delete_with_matching_if_match(
 
     response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_delete_with_if_match_star(
@@ -53,7 +53,7 @@ async def test_delete_with_if_match_star(
 
     response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"})
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 @pytest.mark.parametrize("if_match", ['"2"', 'W/"1"', "junk"])
@@ -64,8 +64,8 @@ async def test_delete_with_non_matching_if_match_is_412_and_keeps_task(
 
     response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match})
 
-    assert response.status_code == 412
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    assert response.status_code == 412, response.text
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
 
 
 async def test_delete_with_stale_if_match_after_update_is_412(
@@ -76,7 +76,7 @@ async def test_delete_with_stale_if_match_after_update_is_412(
 
     response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
 
-    assert response.status_code == 412
+    assert response.status_code == 412, response.text
 
 
 async def test_deleting_parent_deletes_its_subtasks(
@@ -89,10 +89,10 @@ async def test_deleting_parent_deletes_its_subtasks(
 
     response = await client.delete(task_url(parent), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     for task in (child, grandchild):
-        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
-    assert (await client.get(task_url(unrelated), headers=alice.headers)).status_code == 200
+        expect(await client.get(task_url(task), headers=alice.headers), 404)
+    expect(await client.get(task_url(unrelated), headers=alice.headers), 200)
 
 
 async def test_deleting_subtask_keeps_parent(
@@ -103,7 +103,7 @@ async def test_deleting_subtask_keeps_parent(
 
     await client.delete(task_url(child), headers=alice.headers)
 
-    assert (await client.get(task_url(parent), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(parent), headers=alice.headers), 200)
 
 
 async def test_deleting_a_task_with_activity_succeeds(
@@ -114,7 +114,7 @@ async def test_deleting_a_task_with_activity_succeeds(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_viewer_cannot_delete_task(
@@ -129,8 +129,8 @@ async def test_viewer_cannot_delete_task(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 403
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+    assert response.status_code == 403, response.text
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_editor_can_delete_task(
@@ -145,7 +145,7 @@ async def test_editor_can_delete_task(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
 
 
 async def test_non_member_delete_is_404(
@@ -160,8 +160,8 @@ async def test_non_member_delete_is_404(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+    assert response.status_code == 404, response.text
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_deleting_another_users_inbox_task_is_404(
@@ -171,7 +171,7 @@ async def test_deleting_another_users_inbox_task_is_404(
 
     response = await client.delete(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize("task_id", ["nope", str(uuid.uuid4())])
@@ -180,7 +180,7 @@ async def test_delete_unknown_or_invalid_id_is_404(
 ) -> None:
     response = await client.delete(task_url(task_id), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -191,4 +191,4 @@ async def test_delete_without_token_is_401(
 
     response = await client.delete(task_url(task))
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from taskhub.kv.cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
-from tests.support.http import TASKS, task_url
+from tests.support.http import TASKS, expect, task_url
 from tests.support.sql import count_statements
 
 
@@ -22,7 +22,7 @@ async def test_owner_gets_task_with_strong_etag(
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == task
     assert response.headers["etag"] == '"1"'
 
@@ -47,14 +47,14 @@ async def test_other_users_task_is_404(
 
     response = await client.get(task_url(task), headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
 async def test_unknown_task_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.get(task_url(str(uuid.uuid4())), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -67,7 +67,7 @@ async def test_invalid_uuid_is_answered_like_an_unknown_task(
     for bad in ("not-a-uuid", "123", "%00", "x" * 300):
         response = await client.get(f"{TASKS}/{bad}", headers=alice.headers)
 
-        assert response.status_code == 404, bad
+        assert response.status_code == 404, (bad, response.text)
         assert response.content == foreign.content, bad
 
 
@@ -78,7 +78,7 @@ async def test_get_without_token_is_401(
 
     response = await client.get(task_url(task))
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -89,7 +89,7 @@ async def test_get_with_invalid_token_is_401_even_for_unknown_task(
         task_url(str(uuid.uuid4())), headers={"Authorization": "Bearer nonsense"}
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_project_viewer_sees_project_task(
@@ -104,7 +104,7 @@ async def test_project_viewer_sees_project_task(
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["id"] == task["id"]
 
 
@@ -120,11 +120,11 @@ async def test_former_member_no_longer_sees_the_tasks_they_created(
     left = await client.delete(
         f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
     )
-    assert left.status_code == 204
+    assert left.status_code == 204, left.text
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_task_in_project_of_non_member_is_404(
@@ -139,7 +139,7 @@ async def test_task_in_project_of_non_member_is_404(
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 def empty_cache(app: FastAPI) -> None:
@@ -156,7 +156,7 @@ async def test_get_inbox_task_issues_exactly_one_statement(
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(statements) == 1, statements
 
 
@@ -175,7 +175,7 @@ async def test_get_project_task_issues_exactly_one_statement(
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(statements) == 1, statements
 
 
@@ -197,11 +197,11 @@ async def test_cached_task_is_not_served_to_another_user(
     app: FastAPI, client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
 
     response = await client.get(task_url(task), headers=bob.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -209,7 +209,7 @@ async def test_patch_is_visible_to_the_next_get(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
     await client.patch(task_url(task), json={"title": "renamed"}, headers=alice.headers)
 
     response = await client.get(task_url(task), headers=alice.headers)
@@ -273,15 +273,15 @@ async def test_member_who_leaves_loses_a_cached_project_task(
     project = await shared_project(bob, alice, "viewer")
     task = await make_task(bob, project_id=project["id"])
     for _ in range(2):  # the task and alice's roles are now both cached
-        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+        expect(await client.get(task_url(task), headers=alice.headers), 200)
     removed = await client.delete(
         f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=bob.headers
     )
-    assert removed.status_code == 204
+    assert removed.status_code == 204, removed.text
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_new_member_sees_a_cached_project_task(
@@ -294,13 +294,13 @@ async def test_new_member_sees_a_cached_project_task(
 ) -> None:
     project = await make_project(bob)
     task = await make_task(bob, project_id=project["id"])
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
+    expect(await client.get(task_url(task), headers=alice.headers), 404)
 
     await share(bob, project, alice, "viewer")
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_first_page_reflects_a_new_task_at_once(

@@ -7,7 +7,7 @@ import uuid
 import httpx
 
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User, list_all
-from tests.support.http import TASKS, task_url
+from tests.support.http import TASKS, expect, task_url
 
 
 async def test_create_subtask_in_inbox(
@@ -19,7 +19,7 @@ async def test_create_subtask_in_inbox(
         TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["parent_id"] == parent["id"]
 
 
@@ -35,7 +35,7 @@ async def test_create_subtask_in_same_project(
         headers=alice.headers,
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 async def test_subtask_in_inbox_of_project_parent_is_422(
@@ -48,7 +48,7 @@ async def test_subtask_in_inbox_of_project_parent_is_422(
         TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_subtask_in_other_project_than_parent_is_422(
@@ -63,7 +63,7 @@ async def test_subtask_in_other_project_than_parent_is_422(
         headers=alice.headers,
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_parent_of_another_user_is_404_like_an_unknown_one(
@@ -75,7 +75,7 @@ async def test_parent_of_another_user_is_404_like_an_unknown_one(
         TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -84,7 +84,7 @@ async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> 
         TASKS, json={"title": "child", "parent_id": str(uuid.uuid4())}, headers=alice.headers
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_read_only_parent_is_422(
@@ -101,7 +101,7 @@ async def test_read_only_parent_is_422(
         TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_editor_may_add_subtask_to_a_task_of_another_member(
@@ -120,7 +120,7 @@ async def test_editor_may_add_subtask_to_a_task_of_another_member(
         headers=alice.headers,
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 async def test_task_cannot_be_its_own_parent(
@@ -132,7 +132,7 @@ async def test_task_cannot_be_its_own_parent(
         task_url(task), json={"parent_id": task["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_two_task_cycle_is_422(
@@ -143,7 +143,7 @@ async def test_two_task_cycle_is_422(
 
     response = await client.patch(task_url(a), json={"parent_id": b["id"]}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert (await client.get(task_url(a), headers=alice.headers)).json()["parent_id"] is None
 
 
@@ -156,7 +156,7 @@ async def test_longer_cycle_is_422(
 
     response = await client.patch(task_url(a), json={"parent_id": c["id"]}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_reparenting_within_a_tree_without_cycle_succeeds(
@@ -168,7 +168,7 @@ async def test_reparenting_within_a_tree_without_cycle_succeeds(
 
     response = await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["parent_id"] == a["id"]
 
 
@@ -180,7 +180,7 @@ async def test_clearing_parent_detaches_subtask(
 
     response = await client.patch(task_url(child), json={"parent_id": None}, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["parent_id"] is None
 
 
@@ -196,7 +196,7 @@ async def test_moving_parent_to_project_moves_its_subtree(
         task_url(parent), json={"project_id": project["id"]}, headers=alice.headers
     )
 
-    assert moved.status_code == 200
+    assert moved.status_code == 200, moved.text
     for task in (child, grandchild):
         fetched = (await client.get(task_url(task), headers=alice.headers)).json()
         assert fetched["project_id"] == project["id"]
@@ -220,7 +220,7 @@ async def test_moving_parent_between_projects_keeps_subtree_visible_to_new_membe
 
     await client.patch(task_url(parent), json={"project_id": shared["id"]}, headers=alice.headers)
 
-    assert (await client.get(task_url(child), headers=bob.headers)).status_code == 200
+    expect(await client.get(task_url(child), headers=bob.headers), 200)
 
 
 async def test_moving_subtask_alone_to_another_project_is_422(
@@ -234,7 +234,7 @@ async def test_moving_subtask_alone_to_another_project_is_422(
         task_url(child), json={"project_id": project["id"]}, headers=alice.headers
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
@@ -250,7 +250,7 @@ async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
         headers=alice.headers,
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["project_id"] == project["id"]
     assert response.json()["parent_id"] is None
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
-from tests.support.http import task_url
+from tests.support.http import expect, task_url
 
 
 async def _patch(
@@ -40,7 +40,7 @@ async def test_only_sent_fields_change(
 
     response = await _patch(client, alice, task, {"title": "new"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["title"] == "new"
     unchanged = ("description", "priority", "labels", "due_at", "done", "position", "created_at")
@@ -94,7 +94,7 @@ async def test_patch_that_changes_nothing_keeps_version(
 
     response = await _patch(client, alice, task, body)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == task
     assert response.headers["etag"] == '"1"'
 
@@ -206,7 +206,7 @@ async def test_invalid_patch_is_422_and_changes_nothing(
 
     response = await _patch(client, alice, task, body)
 
-    assert response.status_code == 422, case
+    assert response.status_code == 422, (case, response.text)
     assert (await client.get(task_url(task), headers=alice.headers)).json() == task
 
 
@@ -217,7 +217,7 @@ async def test_if_match_with_current_version_succeeds(
 
     response = await _patch(client, alice, task, {"title": "new"}, if_match='"1"')
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["version"] == 2
 
 
@@ -229,7 +229,7 @@ async def test_if_match_with_stale_version_is_412(
 
     response = await _patch(client, alice, task, {"title": "lost update"}, if_match='"1"')
 
-    assert response.status_code == 412
+    assert response.status_code == 412, response.text
     assert (await client.get(task_url(task), headers=alice.headers)).json()["title"] == "v2"
 
 
@@ -241,7 +241,7 @@ async def test_if_match_stale_is_412_even_for_a_no_op(
 
     response = await _patch(client, alice, task, {"title": "same"}, if_match='"1"')
 
-    assert response.status_code == 412
+    assert response.status_code == 412, response.text
 
 
 async def test_if_match_star_matches_any_version(
@@ -252,7 +252,7 @@ async def test_if_match_star_matches_any_version(
 
     response = await _patch(client, alice, task, {"title": "v3"}, if_match="*")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["version"] == 3
 
 
@@ -263,7 +263,7 @@ async def test_if_match_list_containing_current_version_succeeds(
 
     response = await _patch(client, alice, task, {"title": "new"}, if_match='"7", "1"')
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ async def test_weak_or_malformed_if_match_is_412(
 
     response = await client.patch(task_url(task), json={"title": "new"}, headers=headers)
 
-    assert response.status_code == 412
+    assert response.status_code == 412, response.text
     assert (await client.get(task_url(task), headers=alice.headers)).json()["version"] == 1
 
 
@@ -296,7 +296,7 @@ async def test_viewer_cannot_patch_task(
 
     response = await _patch(client, alice, task, {"title": "mine now"})
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
 
 
 async def test_editor_can_patch_task(
@@ -311,7 +311,7 @@ async def test_editor_can_patch_task(
 
     response = await _patch(client, alice, task, {"title": "edited"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["title"] == "edited"
 
 
@@ -327,7 +327,7 @@ async def test_non_member_patch_is_404(
 
     response = await _patch(client, alice, task, {"title": "x"})
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -338,13 +338,13 @@ async def test_patching_another_users_inbox_task_is_404(
 
     response = await _patch(client, alice, task, {"title": "x"})
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 async def test_patch_invalid_uuid_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers)
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
 
 
@@ -355,7 +355,7 @@ async def test_patch_without_token_is_401(
 
     response = await client.patch(task_url(task), json={"title": "x"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_move_inbox_task_into_project(
@@ -366,7 +366,7 @@ async def test_move_inbox_task_into_project(
 
     response = await _patch(client, alice, task, {"project_id": project["id"]})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["project_id"] == project["id"]
 
 
@@ -394,7 +394,7 @@ async def test_move_into_project_where_viewer_is_403(
 
     response = await _patch(client, alice, task, {"project_id": project["id"]})
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
 
 
 async def test_move_into_invisible_project_is_404(
@@ -409,7 +409,7 @@ async def test_move_into_invisible_project_is_404(
 
     response = await _patch(client, alice, task, {"project_id": project["id"]})
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Project not found"}
 
 
@@ -425,7 +425,7 @@ async def test_editor_moving_project_task_to_inbox_takes_it_into_own_inbox(
 
     moved = await _patch(client, alice, task, {"project_id": None})
 
-    assert moved.status_code == 200
+    assert moved.status_code == 200, moved.text
     assert moved.json()["project_id"] is None
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 404
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
+    expect(await client.get(task_url(task), headers=bob.headers), 404)
