@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from tests.support.app import CHEAP_ARGON2_ENV
 from tests.support.env import clean_environ, missing
 from tests.support.ports import free_port
 
@@ -26,6 +27,24 @@ START_TIMEOUT_SECONDS = 20.0
 
 def redis_server_installed() -> bool:
     return shutil.which("redis-server") is not None
+
+
+def server_env(
+    data_dir: Path, secret: str, database_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a `taskhub serve` that scripts drive hard (fuzz, faults): none
+    of the caller's TASKHUB_*, no rate limit, cheap Argon2, no access log."""
+    env = clean_environ(
+        TASKHUB_SECRET_KEY=secret,
+        TASKHUB_DATA_DIR=str(data_dir),
+        TASKHUB_RATE_LIMIT_PER_MINUTE="0",
+        TASKHUB_ACCESS_LOG="false",
+        **CHEAP_ARGON2_ENV,
+        **extra,
+    )
+    if database_url is not None:
+        env["TASKHUB_DATABASE_URL"] = database_url
+    return env
 
 
 @dataclass
@@ -168,4 +187,5 @@ __all__ = [
     "own_redis",
     "redis_server_installed",
     "run_migrate",
+    "server_env",
 ]
