@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 from tests.support import servers
 from tests.support.databases import admin_execute, asyncpg_dsn, fresh_postgres_database

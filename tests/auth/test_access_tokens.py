@@ -158,7 +158,7 @@ async def test_signed_token_for_a_user_that_does_not_exist_is_401(
     ids=["word", "three-parts", "empty", "empty-parts", "huge", "non-ascii"],
 )
 async def test_garbage_bearer_token_is_401(client: httpx.AsyncClient, token: str) -> None:
-    response = await client.get(ME, headers={"Authorization": f"Bearer {token}".encode()})
+    response = await client.get(ME, headers={b"Authorization": f"Bearer {token}".encode()})
 
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"

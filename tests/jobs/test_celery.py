@@ -300,7 +300,8 @@ async def test_the_scheduled_maintenance_task_runs_on_a_worker(
 
         async def tokens_purged() -> bool:
             async with app.state.db.reader() as session:
-                return await session.scalar(select(func.count(RefreshToken.id))) == 0
+                left = await session.scalar(select(func.count(RefreshToken.id)))
+                return bool(left == 0)
 
         await wait_for(tokens_purged, what="the worker to purge the expired refresh token")
 
@@ -340,5 +341,6 @@ async def test_a_message_dispatched_long_ago_and_unfinished_is_resent_until_out_
         rows = {m.id: m for m in await outbox_rows(app)}
     assert (rows[lost.id].status, rows[lost.id].attempts) == (JobStatus.dispatched, 2)
     assert (rows[hopeless.id].status, rows[hopeless.id].attempts) == (JobStatus.dead, 6)
-    assert rows[hopeless.id].last_error is not None
-    assert "not finished" in rows[hopeless.id].last_error
+    last_error = rows[hopeless.id].last_error
+    assert last_error is not None
+    assert "not finished" in last_error

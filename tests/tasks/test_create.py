@@ -70,7 +70,7 @@ async def test_create_stores_every_field_sent(client: httpx.AsyncClient, alice: 
     assert task["description"] == "details"
     assert task["priority"] == 4
     assert task["labels"] == ["home", "errand"]
-    assert datetime.fromisoformat(task["due_at"]) == datetime.fromisoformat(body["due_at"])
+    assert datetime.fromisoformat(task["due_at"]) == datetime.fromisoformat(str(body["due_at"]))
 
 
 async def test_created_timestamps_are_utc_with_offset(

@@ -276,7 +276,10 @@ async def test_weak_or_malformed_if_match_is_412(
 ) -> None:
     task = await make_task(alice)
 
-    headers = {**alice.headers, "If-Match": if_match.encode("latin-1")}
+    headers = {
+        **{k.encode(): v.encode() for k, v in alice.headers.items()},
+        b"If-Match": if_match.encode("latin-1"),
+    }
 
     response = await client.patch(task_url(task), json={"title": "new"}, headers=headers)
 
