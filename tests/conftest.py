@@ -141,3 +141,13 @@ async def alice(make_user: MakeUser) -> User:
 @pytest.fixture
 async def bob(make_user: MakeUser) -> User:
     return await make_user()
+
+
+@pytest.fixture
+async def carol(make_user: MakeUser) -> User:
+    return await make_user()
+
+
+@pytest.fixture
+async def mallory(make_user: MakeUser) -> User:
+    return await make_user()

@@ -49,20 +49,15 @@ async def test_every_response_carries_the_security_headers(
 
 
 async def test_authenticated_responses_are_not_cached(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.get("/api/v1/users/me", headers=alice.headers)
 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_token_responses_are_not_cached(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_token_responses_are_not_cached(client: httpx.AsyncClient, alice: User) -> None:
 
     response = await client.post(
         "/api/v1/auth/token", data={"username": alice.email, "password": alice.password}
@@ -138,9 +133,8 @@ async def test_cors_still_refuses_other_origins_when_one_is_configured(
 
 
 async def test_a_body_over_1_mib_with_content_length_is_413(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     body = json.dumps({"title": "t", "description": "d" * ONE_MIB}).encode()
 
     response = await client.post("/api/v1/tasks", content=body, headers={**alice.headers, **JSON})
@@ -150,10 +144,8 @@ async def test_a_body_over_1_mib_with_content_length_is_413(
 
 
 async def test_a_chunked_body_over_1_mib_without_content_length_is_413(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"title": "t", "description": "'
         for _ in range(20):
@@ -176,10 +168,7 @@ async def test_an_anonymous_body_over_1_mib_is_413(client: httpx.AsyncClient) ->
     assert response.status_code == 413, response.text
 
 
-async def test_a_body_of_exactly_1_mib_is_not_413(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_a_body_of_exactly_1_mib_is_not_413(client: httpx.AsyncClient, alice: User) -> None:
     shell = b'{"title": "t", "description": ""}'
     body = shell.replace(b'""', b'"' + b"d" * (ONE_MIB - len(shell)) + b'"')
     assert len(body) == ONE_MIB
@@ -199,10 +188,8 @@ async def _post_task(client: httpx.AsyncClient, user: User, body: bytes) -> http
     [b'{"title": ', b"{'title': 'single quotes'}", b'{"title": "x",}'],
 )
 async def test_malformed_json_is_422_in_fastapi_shape(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
+    client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    alice = await make_user()
-
     response = await _post_task(client, alice, body)
 
     assert response.status_code == 422, response.text
@@ -217,10 +204,8 @@ async def test_malformed_json_is_422_in_fastapi_shape(
     ids=["latin-1", "utf-16-bom", "invalid-continuation"],
 )
 async def test_a_body_that_is_not_utf8_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
+    client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    alice = await make_user()
-
     response = await _post_task(client, alice, body)
 
     assert response.status_code == 422, response.text
@@ -229,10 +214,8 @@ async def test_a_body_that_is_not_utf8_is_422(
 
 @pytest.mark.parametrize("body", [b'["title"]', b'"title"', b"42", b"null"])
 async def test_valid_json_of_the_wrong_top_level_type_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
+    client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    alice = await make_user()
-
     response = await _post_task(client, alice, body)
 
     assert response.status_code == 422, response.text
@@ -247,8 +230,7 @@ async def test_wrong_top_level_type_on_an_anonymous_route_is_422(
     assert response.status_code == 422, response.text
 
 
-async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
+async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, alice: User) -> None:
     body = b'{"title": "t", "labels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
     response = await _post_task(client, alice, body)
@@ -257,10 +239,8 @@ async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, make_user: M
 
 
 async def test_a_json_body_sent_as_text_plain_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(
         "/api/v1/tasks",
         content=b'{"title": "t"}',
@@ -270,10 +250,7 @@ async def test_a_json_body_sent_as_text_plain_is_422(
     assert response.status_code == 422, response.text
 
 
-async def test_a_422_does_not_echo_a_large_input(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_a_422_does_not_echo_a_large_input(client: httpx.AsyncClient, alice: User) -> None:
     marker = "LARGE-INPUT-" * 40_000  # ~480 KB, a title far over 200 characters
 
     response = await client.post("/api/v1/tasks", json={"title": marker}, headers=alice.headers)
@@ -326,10 +303,8 @@ async def test_a_database_outage_on_an_authenticated_route_is_503(
 
 
 async def test_a_database_outage_during_a_write_is_503(
-    outage_client: httpx.AsyncClient, make_user: MakeUser
+    alice: User, outage_client: httpx.AsyncClient
 ) -> None:
-    alice = await make_user()
-
     response = await outage_client.post(
         "/api/v1/tasks", json={"title": "lost?"}, headers=alice.headers
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.factories import MakeTask, MakeUser
+from tests.support.factories import MakeTask, User
 
 
 async def test_create_then_get_task(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice, title="Write tests", labels=["x", "y", "x"])
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
@@ -21,9 +20,8 @@ async def test_create_then_get_task(
 
 
 async def test_other_user_gets_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     task = await make_task(alice)
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from taskhub.auth.models import RefreshToken
 from taskhub.auth.tokens import hash_refresh_token
 from taskhub.db import Database, utcnow
-from tests.support.factories import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD, User
 from tests.support.http import expect
 
 REFRESH = "/api/v1/auth/refresh"
@@ -24,11 +24,7 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.post(REFRESH, json={"refresh_token": token})
 
 
-async def test_refresh_returns_a_new_token_pair(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_refresh_returns_a_new_token_pair(client: httpx.AsyncClient, alice: User) -> None:
     response = await refresh(client, alice.refresh_token)
 
     assert response.status_code == 200, response.text
@@ -38,10 +34,7 @@ async def test_refresh_returns_a_new_token_pair(
     assert body["refresh_token"] != alice.refresh_token
 
 
-async def test_refreshed_access_token_authenticates(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_refreshed_access_token_authenticates(client: httpx.AsyncClient, alice: User) -> None:
     access = (await refresh(client, alice.refresh_token)).json()["access_token"]
 
     response = await client.get(ME, headers={"Authorization": f"Bearer {access}"})
@@ -51,9 +44,8 @@ async def test_refreshed_access_token_authenticates(
 
 
 async def test_refreshed_refresh_token_can_be_rotated_again(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     second = (await refresh(client, alice.refresh_token)).json()["refresh_token"]
 
     response = await refresh(client, second)
@@ -61,10 +53,7 @@ async def test_refreshed_refresh_token_can_be_rotated_again(
     assert response.status_code == 200, response.text
 
 
-async def test_refresh_token_is_spent_by_rotation(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_refresh_token_is_spent_by_rotation(client: httpx.AsyncClient, alice: User) -> None:
     await refresh(client, alice.refresh_token)
 
     response = await refresh(client, alice.refresh_token)
@@ -74,9 +63,8 @@ async def test_refresh_token_is_spent_by_rotation(
 
 
 async def test_reuse_of_spent_token_revokes_the_newest_token_of_its_family(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     second = (await refresh(client, alice.refresh_token)).json()["refresh_token"]
     third = (await refresh(client, second)).json()["refresh_token"]
     expect(await refresh(client, alice.refresh_token), 401)
@@ -86,10 +74,7 @@ async def test_reuse_of_spent_token_revokes_the_newest_token_of_its_family(
     assert response.status_code == 401, response.text
 
 
-async def test_reuse_revokes_only_its_own_family(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_reuse_revokes_only_its_own_family(client: httpx.AsyncClient, alice: User) -> None:
     other_login = await client.post(
         "/api/v1/auth/token", data={"username": alice.email, "password": PASSWORD}
     )
@@ -102,10 +87,8 @@ async def test_reuse_revokes_only_its_own_family(
 
 
 async def test_concurrent_refresh_with_one_token_succeeds_at_most_once(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     responses = await asyncio.gather(*(refresh(client, alice.refresh_token) for _ in range(2)))
 
     statuses = sorted(r.status_code for r in responses)
@@ -113,9 +96,8 @@ async def test_concurrent_refresh_with_one_token_succeeds_at_most_once(
 
 
 async def test_concurrent_refresh_never_leaves_two_live_successors(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     responses = await asyncio.gather(*(refresh(client, alice.refresh_token) for _ in range(4)))
     successors = [r.json()["refresh_token"] for r in responses if r.status_code == 200]
 
@@ -125,10 +107,7 @@ async def test_concurrent_refresh_never_leaves_two_live_successors(
     assert [r.status_code for r in results] == [401] * len(successors), [r.text for r in results]
 
 
-async def test_logout_is_204_and_revokes_the_family(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_logout_is_204_and_revokes_the_family(client: httpx.AsyncClient, alice: User) -> None:
     second = (await refresh(client, alice.refresh_token)).json()["refresh_token"]
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
@@ -138,10 +117,7 @@ async def test_logout_is_204_and_revokes_the_family(
     expect(await refresh(client, second), 401)
 
 
-async def test_logout_ends_the_presented_token(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_logout_ends_the_presented_token(client: httpx.AsyncClient, alice: User) -> None:
     await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
 
     response = await refresh(client, alice.refresh_token)
@@ -149,8 +125,7 @@ async def test_logout_ends_the_presented_token(
     assert response.status_code == 401, response.text
 
 
-async def test_logout_keeps_other_sessions(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
+async def test_logout_keeps_other_sessions(client: httpx.AsyncClient, alice: User) -> None:
     other_login = await client.post(
         "/api/v1/auth/token", data={"username": alice.email, "password": PASSWORD}
     )
@@ -167,10 +142,7 @@ async def test_logout_with_unknown_token_is_204(client: httpx.AsyncClient) -> No
     assert response.status_code == 204, response.text
 
 
-async def test_logout_with_spent_token_is_204(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_logout_with_spent_token_is_204(client: httpx.AsyncClient, alice: User) -> None:
     await refresh(client, alice.refresh_token)
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
@@ -178,8 +150,7 @@ async def test_logout_with_spent_token_is_204(
     assert response.status_code == 204, response.text
 
 
-async def test_logout_twice_is_204(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
+async def test_logout_twice_is_204(client: httpx.AsyncClient, alice: User) -> None:
     await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
 
     response = await client.post(LOGOUT, json={"refresh_token": alice.refresh_token})
@@ -188,9 +159,8 @@ async def test_logout_twice_is_204(client: httpx.AsyncClient, make_user: MakeUse
 
 
 async def test_expired_refresh_token_is_401(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
+    alice: User, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    alice = await make_user()
     database: Database = app.state.db
     async with database.writer() as session:
         await session.execute(
@@ -213,11 +183,7 @@ async def test_refresh_with_unknown_token_is_401(client: httpx.AsyncClient) -> N
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_refresh_with_an_access_token_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_refresh_with_an_access_token_is_401(client: httpx.AsyncClient, alice: User) -> None:
     response = await refresh(client, alice.access_token)
 
     assert response.status_code == 401, response.text
@@ -229,11 +195,7 @@ async def test_refresh_without_token_field_is_422(client: httpx.AsyncClient) -> 
     assert response.status_code == 422, response.text
 
 
-async def test_refresh_with_unknown_field_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_refresh_with_unknown_field_is_422(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.post(
         REFRESH, json={"refresh_token": alice.refresh_token, "user_id": alice.id}
     )
@@ -248,9 +210,8 @@ async def test_refresh_with_non_string_token_is_422(client: httpx.AsyncClient) -
 
 
 async def test_refresh_and_logout_ignore_a_bad_authorization_header(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     bad = {"Authorization": "Bearer garbage"}
 
     refreshed = await client.post(REFRESH, json={"refresh_token": alice.refresh_token}, headers=bad)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from taskhub.app import create_app
 from tests.support.app import build_settings, make_client, running
-from tests.support.factories import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD, User
 from tests.support.http import expect
 
 TOKEN = "/api/v1/auth/token"
@@ -21,11 +21,7 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.R
     return await client.post(TOKEN, data={"username": email, "password": password})
 
 
-async def test_login_returns_a_bearer_token_pair(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_login_returns_a_bearer_token_pair(client: httpx.AsyncClient, alice: User) -> None:
     response = await login(client, alice.email, PASSWORD)
 
     assert response.status_code == 200, response.text
@@ -36,10 +32,7 @@ async def test_login_returns_a_bearer_token_pair(
     assert body["expires_in"] > 0
 
 
-async def test_login_access_token_authenticates(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_login_access_token_authenticates(client: httpx.AsyncClient, alice: User) -> None:
     token = (await login(client, alice.email, PASSWORD)).json()["access_token"]
 
     response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
@@ -48,11 +41,7 @@ async def test_login_access_token_authenticates(
     assert response.json()["id"] == alice.id
 
 
-async def test_login_accepts_grant_type_password(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_login_accepts_grant_type_password(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.post(
         TOKEN, data={"grant_type": "password", "username": alice.email, "password": PASSWORD}
     )
@@ -60,10 +49,7 @@ async def test_login_accepts_grant_type_password(
     assert response.status_code == 200, response.text
 
 
-async def test_login_rejects_other_grant_type(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_login_rejects_other_grant_type(client: httpx.AsyncClient, alice: User) -> None:
 
     response = await client.post(
         TOKEN,
@@ -74,19 +60,14 @@ async def test_login_rejects_other_grant_type(
 
 
 async def test_login_matches_email_case_insensitively(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await login(client, alice.email.upper(), PASSWORD)
 
     assert response.status_code == 200, response.text
 
 
-async def test_login_with_wrong_password_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_login_with_wrong_password_is_401(client: httpx.AsyncClient, alice: User) -> None:
 
     response = await login(client, alice.email, WRONG)
 
@@ -96,9 +77,8 @@ async def test_login_with_wrong_password_is_401(
 
 
 async def test_login_with_unknown_email_is_401_with_the_same_body(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     wrong_password = await login(client, alice.email, WRONG)
 
     response = await login(client, "nobody@example.com", WRONG)
@@ -108,11 +88,7 @@ async def test_login_with_unknown_email_is_401_with_the_same_body(
     assert response.json() == wrong_password.json()
 
 
-async def test_login_with_overlong_password_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_login_with_overlong_password_is_401(client: httpx.AsyncClient, alice: User) -> None:
     response = await login(client, alice.email, PASSWORD + "x" * 10_000)
 
     assert response.status_code == 401, response.text
@@ -130,9 +106,7 @@ async def test_login_with_huge_username_is_401(client: httpx.AsyncClient) -> Non
     assert response.status_code == 401, response.text
 
 
-async def test_login_as_json_is_422(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
-
+async def test_login_as_json_is_422(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.post(TOKEN, json={"username": alice.email, "password": PASSWORD})
 
     assert response.status_code == 422, response.text
@@ -146,9 +120,8 @@ async def test_login_without_password_is_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_eleventh_attempt_after_ten_failures_is_429_even_with_right_password(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     for _ in range(10):
         expect(await login(client, alice.email, WRONG), 401)
 
@@ -159,8 +132,7 @@ async def test_eleventh_attempt_after_ten_failures_is_429_even_with_right_passwo
     assert "detail" in response.json()
 
 
-async def test_tenth_failure_is_still_401(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
+async def test_tenth_failure_is_still_401(client: httpx.AsyncClient, alice: User) -> None:
     for _ in range(9):
         await login(client, alice.email, WRONG)
 
@@ -170,9 +142,8 @@ async def test_tenth_failure_is_still_401(client: httpx.AsyncClient, make_user: 
 
 
 async def test_failed_login_limit_per_email_spans_client_addresses(
-    app: FastAPI, make_user: MakeUser
+    alice: User, app: FastAPI
 ) -> None:
-    alice = await make_user()
     for i in range(10):
         async with make_client(app, f"10.0.0.{i + 1}") as other:
             expect(await login(other, alice.email, WRONG), 401)
@@ -185,9 +156,8 @@ async def test_failed_login_limit_per_email_spans_client_addresses(
 
 
 async def test_failed_login_limit_per_email_ignores_case(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     for i in range(10):
         email = alice.email.upper() if i % 2 else alice.email
         await login(client, email, WRONG)
@@ -198,9 +168,8 @@ async def test_failed_login_limit_per_email_ignores_case(
 
 
 async def test_failed_login_limit_for_one_email_does_not_block_another(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     for _ in range(10):
         await login(client, alice.email, WRONG)
 
@@ -210,9 +179,8 @@ async def test_failed_login_limit_for_one_email_does_not_block_another(
 
 
 async def test_successful_logins_do_not_count_as_failures(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     for _ in range(9):
         await login(client, alice.email, WRONG)
     for _ in range(5):
@@ -232,10 +200,7 @@ async def test_failures_for_unknown_emails_are_limited_too(client: httpx.AsyncCl
     assert response.status_code == 429, response.text
 
 
-async def test_hundred_and_first_attempt_from_one_address_is_429(
-    app: FastAPI, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_hundred_and_first_attempt_from_one_address_is_429(alice: User, app: FastAPI) -> None:
     async with make_client(app, "192.0.2.7") as attacker:
         for i in range(100):
             failed = await login(attacker, f"victim{i}@example.com", WRONG)
@@ -248,9 +213,8 @@ async def test_hundred_and_first_attempt_from_one_address_is_429(
 
 
 async def test_failed_login_limit_per_address_does_not_block_other_addresses(
-    app: FastAPI, make_user: MakeUser
+    alice: User, app: FastAPI
 ) -> None:
-    alice = await make_user()
     async with make_client(app, "192.0.2.8") as attacker:
         for i in range(100):
             await login(attacker, f"victim{i}@example.com", WRONG)
@@ -262,9 +226,8 @@ async def test_failed_login_limit_per_address_does_not_block_other_addresses(
 
 
 async def test_lower_address_limit_from_settings_is_honoured(
-    database_url: str, tmp_path: Path, make_user: MakeUser
+    alice: User, database_url: str, tmp_path: Path
 ) -> None:
-    alice = await make_user()
     settings = build_settings(database_url, tmp_path, login_failures_per_address=5)
 
     async with running(create_app(settings)) as app, make_client(app, "192.0.2.9") as c:
@@ -276,9 +239,8 @@ async def test_lower_address_limit_from_settings_is_honoured(
 
 
 async def test_failures_expire_after_the_window(
-    database_url: str, tmp_path: Path, make_user: MakeUser
+    alice: User, database_url: str, tmp_path: Path
 ) -> None:
-    alice = await make_user()
     settings = build_settings(
         database_url,
         tmp_path,

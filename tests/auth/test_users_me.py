@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 
-from tests.support.factories import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD, User
 
 ME = "/api/v1/users/me"
 
@@ -32,10 +32,8 @@ async def test_me_returns_the_caller(client: httpx.AsyncClient) -> None:
 
 
 async def test_me_answers_for_the_token_holder_only(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-
     response = await client.get(ME, headers=bob.headers)
 
     assert response.json()["id"] == bob.id
@@ -50,9 +48,7 @@ async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
     assert response.json() == {"detail": "Not authenticated"}
 
 
-async def test_me_response_is_not_cacheable(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
-
+async def test_me_response_is_not_cacheable(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.get(ME, headers=alice.headers)
 
     assert response.headers["cache-control"] == "no-store"

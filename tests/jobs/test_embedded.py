@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from tests.support.activity import activity_of
-from tests.support.factories import MakeTask, MakeUser
+from tests.support.factories import MakeTask, User
 from tests.support.http import expect
 
 
 async def test_completing_a_task_records_activity(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     done = await client.patch(
@@ -31,9 +30,8 @@ async def test_completing_a_task_records_activity(
 
 
 async def test_activity_lists_each_change_once_in_order(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     url = f"/api/v1/tasks/{task['id']}"
 
@@ -47,9 +45,8 @@ async def test_activity_lists_each_change_once_in_order(
 
 
 async def test_activity_of_another_users_task_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     task = await make_task(alice)
 
     response = await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers)
@@ -58,9 +55,8 @@ async def test_activity_of_another_users_task_is_404(
 
 
 async def test_a_message_left_running_by_a_crash_is_run_again(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
     await activity_of(client, alice, task["id"], expected=1)
@@ -83,9 +79,8 @@ async def test_a_message_left_running_by_a_crash_is_run_again(
 
 
 async def test_outbox_row_commits_with_the_write_or_not_at_all(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     stale = await client.patch(

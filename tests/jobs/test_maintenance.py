@@ -52,9 +52,8 @@ async def test_maintenance_purges_expired_refresh_tokens_and_keeps_live_ones(
 
 
 async def test_maintenance_purges_done_outbox_rows_older_than_a_day(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     old, recent = await make_task(alice), await make_task(alice)
     await _complete(client, alice, old["id"])
     await _complete(client, alice, recent["id"])

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from taskhub.app import create_app
 from tests.ops.support import dead_database_url
 from tests.support.app import build_settings, make_client, running
-from tests.support.factories import MakeTask, MakeUser
+from tests.support.factories import MakeTask, User
 
 REQUESTS = "taskhub_http_requests"
 LATENCY = "taskhub_http_request_duration_seconds"
@@ -61,9 +61,8 @@ async def test_each_request_is_counted_by_route_and_status(client: httpx.AsyncCl
 
 
 async def test_requests_are_labelled_by_route_template_not_concrete_id(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     before = await _count(client, "GET", "/api/v1/tasks/{task_id}", "200")
 
@@ -75,9 +74,8 @@ async def test_requests_are_labelled_by_route_template_not_concrete_id(
 
 
 async def test_error_statuses_are_counted_under_their_route(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     before = await _count(client, "GET", "/api/v1/tasks/{task_id}", "404")
 
     await client.get(f"/api/v1/tasks/{uuid.uuid4()}", headers=alice.headers)

@@ -71,9 +71,8 @@ async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 @pytest.mark.parametrize("signature", ["", "c2lnbmF0dXJl"])
 async def test_unsigned_token_in_any_spelling_of_alg_none_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, alg: str, signature: str
+    client: httpx.AsyncClient, alice: User, alg: str, signature: str
 ) -> None:
-    alice = await make_user()
     header = _b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
     payload = _b64(json.dumps(_claims(alice.id)).encode())
 
@@ -94,9 +93,8 @@ async def test_unsigned_token_in_any_spelling_of_alg_none_is_401(
     ids=["embedded-jwk", "jku", "kid-path-traversal", "x5u"],
 )
 async def test_token_that_names_its_own_key_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, header: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, header: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     token = jwt.encode(_claims(alice.id), ATTACKER_KEY, algorithm="HS256", headers=header)
 
     response = await _me(client, token)
@@ -128,9 +126,8 @@ async def test_token_that_names_its_own_key_is_401(
     ],
 )
 async def test_correctly_signed_token_with_malformed_claims_is_401_not_500(
-    client: httpx.AsyncClient, make_user: MakeUser, settings: Settings, overrides: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, settings: Settings, overrides: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     token = _hs256(_claims(alice.id, **overrides), secret_of(settings))
 
     response = await _me(client, token)
@@ -139,20 +136,16 @@ async def test_correctly_signed_token_with_malformed_claims_is_401_not_500(
 
 
 async def test_hand_signed_token_with_the_right_key_is_accepted(
-    client: httpx.AsyncClient, make_user: MakeUser, settings: Settings
+    client: httpx.AsyncClient, alice: User, settings: Settings
 ) -> None:
-    # Control for the malformed-claims cases: hand signing itself is sound.
-    alice = await make_user()
-
     response = await _me(client, _hs256(_claims(alice.id), secret_of(settings)))
 
     assert response.status_code == 200, response.text
 
 
 async def test_changing_any_character_of_a_valid_token_makes_it_401(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     token = alice.access_token
     # The last character of a segment may only carry padding bits; skip those and the dots.
     ends = {i - 1 for i, ch in enumerate(token) if ch == "."} | {len(token) - 1}
@@ -171,9 +164,8 @@ async def test_changing_any_character_of_a_valid_token_makes_it_401(
     "where", ["query-access_token", "query-token", "cookie", "two-bearers", "lowercase-scheme-only"]
 )
 async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, where: str
+    client: httpx.AsyncClient, alice: User, where: str
 ) -> None:
-    alice = await make_user()
     token = alice.access_token
     request: dict[str, Any] = {
         "query-access_token": {"params": {"access_token": token}},
@@ -188,11 +180,7 @@ async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
     assert response.status_code == 401, response.text
 
 
-async def test_access_tokens_are_short_lived(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_access_tokens_are_short_lived(client: httpx.AsyncClient, alice: User) -> None:
     login = (await _login(client, alice.email, alice.password)).json()
     claims = jwt.decode(login["access_token"], options={"verify_signature": False})
 
@@ -204,9 +192,8 @@ async def test_access_tokens_are_short_lived(
 
 
 async def test_a_thief_who_rotates_first_is_cut_off_when_the_owner_refreshes(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     stolen = await _refresh(client, alice.refresh_token)  # the thief is faster than Alice
     assert stolen.status_code == 200, stolen.text
 
@@ -222,9 +209,8 @@ async def test_a_thief_who_rotates_first_is_cut_off_when_the_owner_refreshes(
 
 
 async def test_brute_force_spread_over_case_and_whitespace_variants_of_one_email_is_429(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     local, domain = alice.email.split("@")
     variants = [
         alice.email.upper(),

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.owasp.support import unknown_id, walk
-from tests.support.factories import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
 
 Share = Callable[..., Awaitable[None]]
 SERVER_OWNED = {
@@ -51,10 +51,8 @@ def _one_field(fields: dict[str, Any]) -> list[Any]:
 
 @pytest.mark.parametrize(("field", "value"), _one_field(SERVER_OWNED))
 async def test_creating_a_task_with_a_server_owned_field_is_422_and_creates_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser, field: str, value: Any
+    client: httpx.AsyncClient, alice: User, field: str, value: Any
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(
         "/api/v1/tasks", json={"title": "t", field: value}, headers=alice.headers
     )
@@ -66,9 +64,8 @@ async def test_creating_a_task_with_a_server_owned_field_is_422_and_creates_noth
 
 @pytest.mark.parametrize(("field", "value"), _one_field(SERVER_OWNED))
 async def test_patching_a_server_owned_field_of_a_task_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, field: str, value: Any
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, field: str, value: Any
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     response = await client.patch(
@@ -84,13 +81,8 @@ async def test_patching_a_server_owned_field_of_a_task_is_422_and_changes_nothin
     ("field", "value"), _one_field({**SERVER_OWNED, "role": "owner", "members": []})
 )
 async def test_server_owned_project_fields_are_422_on_create_and_patch(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    field: str,
-    value: Any,
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, field: str, value: Any
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     created = await client.post(
@@ -137,12 +129,12 @@ async def test_registering_with_a_privileged_field_is_422_and_registers_nobody(
 )
 async def test_putting_a_member_with_extra_fields_is_422(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
+    alice: User,
+    bob: User,
     make_project: MakeProject,
     field: str,
     value: Any,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.put(
@@ -161,15 +153,13 @@ async def test_putting_a_member_with_extra_fields_is_422(
 )
 async def test_a_member_cannot_raise_their_own_role(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     role: str,
     wanted: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.put(
         f"/api/v1/projects/{project['id']}/members/{bob.id}",
@@ -210,14 +200,12 @@ async def _every_answer_a_member_sees(
 
 async def test_no_response_carries_a_password_hash_or_privilege_flag(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
     task = await make_task(alice, project_id=project["id"])
 
     answers = await _every_answer_a_member_sees(client, alice, bob, project, task["id"])
@@ -231,14 +219,12 @@ async def test_no_response_carries_a_password_hash_or_privilege_flag(
 
 async def test_a_project_task_seen_by_a_member_has_exactly_the_documented_fields(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
     task = await make_task(alice, project_id=project["id"])
 
     single = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
@@ -249,11 +235,9 @@ async def test_a_project_task_seen_by_a_member_has_exactly_the_documented_fields
 
 
 async def test_members_list_shows_other_users_only_id_email_and_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     members = await client.get(f"/api/v1/projects/{project['id']}/members", headers=bob.headers)
 
@@ -262,11 +246,9 @@ async def test_members_list_shows_other_users_only_id_email_and_role(
 
 
 async def test_a_viewer_sees_their_own_role_not_the_owners(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     single = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
     listed = await client.get("/api/v1/projects", headers=bob.headers)

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.owasp.support import unknown_id
-from tests.support.factories import MakeProject, MakeUser, User
+from tests.support.factories import MakeProject, MakeSharedProject, MakeUser, User
 
 Share = Callable[..., Awaitable[None]]
 ROLES = ["viewer", "editor"]
@@ -72,14 +72,12 @@ async def test_non_owner_cannot_use_owner_functions(
 )
 async def test_method_override_headers_are_ignored(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     override: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
     path = f"/api/v1/projects/{project['id']}"
 
     read = await client.get(path, headers={**bob.headers, override: "DELETE"})
@@ -111,9 +109,8 @@ async def test_method_override_headers_are_ignored(
     ],
 )
 async def test_there_is_no_user_directory_admin_or_internal_function(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, path: str
+    client: httpx.AsyncClient, alice: User, mallory: User, make_project: MakeProject, path: str
 ) -> None:
-    alice, mallory = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.get(
@@ -129,10 +126,8 @@ async def test_there_is_no_user_directory_admin_or_internal_function(
     "path", ["/api/v1/tasks", "/api/v1/tasks/{id}", "/api/v1/projects/{id}/members", "/nowhere"]
 )
 async def test_unknown_methods_and_paths_are_404_or_405_never_500(
-    client: httpx.AsyncClient, make_user: MakeUser, method: str, path: str
+    client: httpx.AsyncClient, alice: User, method: str, path: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.request(method, path.format(id=unknown_id()), headers=alice.headers)
 
     # An existing route refuses the method (405); a path that is no route is 404.

@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.owasp.support import operations
-from tests.support.factories import MakeTask, MakeUser
+from tests.support.factories import MakeTask, User
 
 # "<operation_id> <location>.<field>" of every URL-typed input that has SSRF cases here.
 SSRF_TESTED: set[str] = set()
@@ -113,13 +113,12 @@ def test_no_operation_declares_callbacks_or_webhooks(app: FastAPI) -> None:
 )
 async def test_url_fields_the_contract_does_not_define_are_422(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
+    alice: User,
     make_task: MakeTask,
     method: str,
     path: str,
     body: dict[str, Any],
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     response = await client.request(
@@ -154,13 +153,9 @@ async def canary() -> AsyncIterator[tuple[str, list[bytes]]]:
 
 
 async def test_urls_in_every_field_and_header_are_never_fetched(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_task: MakeTask,
-    canary: tuple[str, list[bytes]],
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, canary: tuple[str, list[bytes]]
 ) -> None:
     url, hits = canary
-    alice = await make_user()
     task = await make_task(
         alice, title=f"{url}/title", description=f"see {url}/description", labels=[f"{url}/l"]
     )

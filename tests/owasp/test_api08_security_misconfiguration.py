@@ -19,7 +19,7 @@ import pytest
 from taskhub.app import create_app
 from tests.owasp.support import unknown_id
 from tests.support.app import build_settings, make_client, running
-from tests.support.factories import MakeTask, MakeUser, User
+from tests.support.factories import MakeTask, User
 
 JSON = {"Content-Type": "application/json"}
 LEAK = re.compile(
@@ -54,9 +54,8 @@ async def _errors(client: httpx.AsyncClient, alice: User, task_id: str) -> list[
 
 
 async def test_every_error_answer_carries_the_hardening_headers(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     answers = await _errors(client, alice, task["id"])
@@ -73,9 +72,8 @@ async def test_every_error_answer_carries_the_hardening_headers(
 
 
 async def test_no_error_body_reveals_internals(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     answers = await _errors(client, alice, task["id"])
@@ -85,9 +83,8 @@ async def test_no_error_body_reveals_internals(
 
 
 async def test_every_api_answer_is_no_store_whatever_its_method_and_status(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     h = alice.headers
 
@@ -140,10 +137,8 @@ async def cors_client(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.
 
 @pytest.mark.parametrize("origin", ["null", ORIGIN, "https://evil.example.net"])
 async def test_by_default_no_origin_is_allowed_even_on_credentialed_requests(
-    client: httpx.AsyncClient, make_user: MakeUser, origin: str
+    client: httpx.AsyncClient, alice: User, origin: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(
         "/api/v1/users/me", headers={**alice.headers, "Origin": origin, "Cookie": "a=b"}
     )
@@ -181,10 +176,8 @@ async def test_the_configured_origin_is_never_allowed_credentials_by_wildcard(
 
 
 async def test_api_answers_have_a_csp_that_allows_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     answers = [
         await client.get("/api/v1/users/me", headers=alice.headers),
         await client.get("/openapi.json"),

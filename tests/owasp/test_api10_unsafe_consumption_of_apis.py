@@ -125,13 +125,13 @@ async def _poison(app: FastAPI, task_id: str, raw: bytes) -> None:
     ],
 )
 async def test_a_malformed_cached_task_is_never_a_500_nor_shown_to_another_user(
+    alice: User,
+    mallory: User,
     lenient: httpx.AsyncClient,
     app: FastAPI,
-    make_user: MakeUser,
     make_task: MakeTask,
     raw: bytes,
 ) -> None:
-    alice, mallory = await make_user(), await make_user()
     task = await make_task(alice, title="alice's private task")
     await _poison(app, task["id"], raw.replace(b"{owner}", alice.id.encode()))
 
@@ -146,13 +146,8 @@ async def test_a_malformed_cached_task_is_never_a_500_nor_shown_to_another_user(
 
 @pytest.mark.parametrize("name", ["empty", "no-header", "not-utf8-header", "version-not-a-number"])
 async def test_a_cache_entry_without_a_valid_header_is_ignored_for_the_database_row(
-    lenient: httpx.AsyncClient,
-    app: FastAPI,
-    make_user: MakeUser,
-    make_task: MakeTask,
-    name: str,
+    alice: User, lenient: httpx.AsyncClient, app: FastAPI, make_task: MakeTask, name: str
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     await _poison(app, task["id"], GARBAGE[name])
 
@@ -164,12 +159,12 @@ async def test_a_cache_entry_without_a_valid_header_is_ignored_for_the_database_
 
 async def test_malformed_cached_roles_are_never_a_500(
     client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
     lenient: httpx.AsyncClient,
     app: FastAPI,
-    make_user: MakeUser,
     make_task: MakeTask,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = (
         await client.post("/api/v1/projects", json={"name": "p"}, headers=alice.headers)
     ).json()

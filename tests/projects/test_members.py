@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
 
 Share = Callable[..., Awaitable[None]]
 
@@ -29,11 +29,9 @@ async def roles(client: httpx.AsyncClient, owner: User, project: dict[str, Any])
 
 
 async def test_owner_lists_members_with_email_and_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.get(members_url(project), headers=alice.headers)
 
@@ -45,11 +43,9 @@ async def test_owner_lists_members_with_email_and_role(
 
 
 async def test_viewer_can_list_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     response = await client.get(members_url(project), headers=bob.headers)
 
@@ -58,9 +54,8 @@ async def test_viewer_can_list_members(
 
 
 async def test_non_member_cannot_list_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.get(members_url(project), headers=bob.headers)
@@ -69,10 +64,8 @@ async def test_non_member_cannot_list_members(
 
 
 async def test_members_of_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.get("/api/v1/projects/zzz/members", headers=alice.headers)
 
     assert response.status_code == 404, response.text
@@ -82,9 +75,8 @@ async def test_members_of_malformed_project_id_is_404(
 
 
 async def test_owner_adds_a_member(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.put(
@@ -96,11 +88,9 @@ async def test_owner_adds_a_member(
 
 
 async def test_added_member_sees_the_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
 
@@ -110,15 +100,13 @@ async def test_added_member_sees_the_project(
 @pytest.mark.parametrize(("before", "after"), [("viewer", "editor"), ("editor", "viewer")])
 async def test_owner_changes_a_members_role(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     before: str,
     after: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, before)
+    project = await shared_project(alice, bob, before)
 
     response = await client.put(
         members_url(project, bob.id), json={"role": after}, headers=alice.headers
@@ -129,11 +117,9 @@ async def test_owner_changes_a_members_role(
 
 
 async def test_put_with_same_role_is_idempotent(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.put(
         members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
@@ -144,11 +130,13 @@ async def test_put_with_same_role_is_idempotent(
 
 
 async def test_promoted_owner_can_manage_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    carol: User,
+    shared_project: MakeSharedProject,
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     response = await client.put(
         members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
@@ -160,14 +148,13 @@ async def test_promoted_owner_can_manage_members(
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_put_members(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    carol: User,
+    shared_project: MakeSharedProject,
     role: str,
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.put(
         members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
@@ -179,15 +166,9 @@ async def test_non_owner_member_cannot_put_members(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_promote_themselves(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.put(
         members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers
@@ -198,9 +179,8 @@ async def test_non_owner_member_cannot_promote_themselves(
 
 
 async def test_non_member_cannot_put_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, mallory: User, make_project: MakeProject
 ) -> None:
-    alice, mallory = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.put(
@@ -213,9 +193,8 @@ async def test_non_member_cannot_put_members(
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_put_unknown_user_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, user_id: str
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     response = await client.put(
@@ -238,9 +217,12 @@ async def test_put_unknown_user_is_404(
     ids=["missing", "unknown", "wrong-case", "null", "int", "unknown-field"],
 )
 async def test_put_member_rejects_invalid_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, body: dict[str, Any]
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    body: dict[str, Any],
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.put(members_url(project, bob.id), json=body, headers=alice.headers)
@@ -252,11 +234,9 @@ async def test_put_member_rejects_invalid_role(
 
 
 async def test_owner_removes_a_member(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.delete(members_url(project, bob.id), headers=alice.headers)
 
@@ -267,15 +247,9 @@ async def test_owner_removes_a_member(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_member_can_leave(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.delete(members_url(project, bob.id), headers=bob.headers)
 
@@ -286,14 +260,14 @@ async def test_member_can_leave(
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_remove_others(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    carol: User,
+    shared_project: MakeSharedProject,
     share: Share,
     role: str,
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
     await share(alice, project, carol, "viewer")
 
     response = await client.delete(members_url(project, carol.id), headers=bob.headers)
@@ -303,11 +277,13 @@ async def test_non_owner_member_cannot_remove_others(
 
 
 async def test_non_member_cannot_remove_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    mallory: User,
+    shared_project: MakeSharedProject,
 ) -> None:
-    alice, bob, mallory = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     response = await client.delete(members_url(project, bob.id), headers=mallory.headers)
 
@@ -316,9 +292,8 @@ async def test_non_member_cannot_remove_members(
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_removing_someone_who_is_not_a_member_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, user_id: str
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     response = await client.delete(members_url(project, user_id), headers=alice.headers)
@@ -330,11 +305,9 @@ async def test_removing_someone_who_is_not_a_member_is_404(
 
 
 async def test_demoting_the_only_owner_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.put(
         members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
@@ -345,9 +318,8 @@ async def test_demoting_the_only_owner_is_409(
 
 
 async def test_the_only_owner_leaving_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     response = await client.delete(members_url(project, alice.id), headers=alice.headers)
@@ -357,11 +329,9 @@ async def test_the_only_owner_leaving_is_409(
 
 
 async def test_owner_can_be_demoted_when_another_owner_remains(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     response = await client.put(
         members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
@@ -372,11 +342,9 @@ async def test_owner_can_be_demoted_when_another_owner_remains(
 
 
 async def test_owner_can_leave_when_another_owner_remains(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     response = await client.delete(members_url(project, alice.id), headers=alice.headers)
 
@@ -385,11 +353,9 @@ async def test_owner_can_leave_when_another_owner_remains(
 
 
 async def test_owner_can_remove_another_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     response = await client.delete(members_url(project, bob.id), headers=alice.headers)
 
@@ -397,11 +363,9 @@ async def test_owner_can_remove_another_owner(
 
 
 async def test_second_to_last_owner_demotion_then_last_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
     await client.put(members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers)
 
     response = await client.put(
@@ -412,11 +376,9 @@ async def test_second_to_last_owner_demotion_then_last_is_409(
 
 
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     responses = await asyncio.gather(
         client.put(members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers),
@@ -433,11 +395,9 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
 
 
 async def test_two_owners_leaving_at_once_leave_one_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     responses = await asyncio.gather(
         client.delete(members_url(project, alice.id), headers=alice.headers),
@@ -452,14 +412,12 @@ async def test_two_owners_leaving_at_once_leave_one_owner(
 
 async def test_member_who_leaves_no_longer_sees_tasks_they_created(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
@@ -470,14 +428,12 @@ async def test_member_who_leaves_no_longer_sees_tasks_they_created(
 
 async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
     await make_task(bob, project_id=project["id"])
     await make_task(alice, project_id=project["id"])
     inbox = await make_task(bob)
@@ -490,14 +446,12 @@ async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
 
 async def test_member_who_leaves_cannot_change_tasks_they_created(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=alice.headers)
 
@@ -510,14 +464,12 @@ async def test_member_who_leaves_cannot_change_tasks_they_created(
 
 async def test_tasks_of_a_member_who_left_stay_in_the_project(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     make_task: MakeTask,
-    share: Share,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
 
 PROJECTS = "/api/v1/projects"
 Share = Callable[..., Awaitable[None]]
@@ -37,10 +37,8 @@ async def all_pages(client: httpx.AsyncClient, user: User, limit: int) -> list[d
 
 
 async def test_create_project_returns_it_with_owner_role(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(
         PROJECTS, json={"name": "Garden", "description": "Weeds"}, headers=alice.headers
     )
@@ -54,9 +52,8 @@ async def test_create_project_returns_it_with_owner_role(
 
 
 async def test_created_project_is_found_at_its_location(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     created = await client.post(PROJECTS, json={"name": "Garden"}, headers=alice.headers)
 
     response = await client.get(created.headers["location"], headers=alice.headers)
@@ -66,20 +63,16 @@ async def test_created_project_is_found_at_its_location(
 
 
 async def test_create_project_description_defaults_to_empty(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(PROJECTS, json={"name": "Garden"}, headers=alice.headers)
 
     assert response.json()["description"] == ""
 
 
 async def test_create_project_accepts_name_of_100_chars(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers)
 
     assert response.status_code == 201, response.text
@@ -119,10 +112,8 @@ async def test_create_project_accepts_name_of_100_chars(
     ],
 )
 async def test_create_project_rejects_invalid_body(
-    client: httpx.AsyncClient, make_user: MakeUser, body: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, body: dict[str, Any]
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(PROJECTS, json=body, headers=alice.headers)
 
     assert response.status_code == 422, response.text
@@ -132,9 +123,8 @@ async def test_create_project_rejects_invalid_body(
 
 
 async def test_list_projects_shows_only_mine(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     mine = await make_project(alice, "Mine")
     await make_project(bob, "Bob's")
 
@@ -145,11 +135,9 @@ async def test_list_projects_shows_only_mine(
 
 
 async def test_list_projects_shows_shared_ones_with_my_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     response = await client.get(PROJECTS, headers=bob.headers)
 
@@ -158,19 +146,16 @@ async def test_list_projects_shows_shared_ones_with_my_role(
 
 
 async def test_list_projects_is_empty_for_a_new_user(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(PROJECTS, headers=alice.headers)
 
     assert response.json() == {"items": [], "next_cursor": None}
 
 
 async def test_list_projects_pages_through_every_project_once(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     created = [await make_project(alice, f"p{i}") for i in range(5)]
 
     items = await all_pages(client, alice, limit=2)
@@ -180,9 +165,8 @@ async def test_list_projects_pages_through_every_project_once(
 
 
 async def test_list_projects_first_page_has_a_cursor_when_more_remain(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     for i in range(3):
         await make_project(alice, f"p{i}")
 
@@ -194,9 +178,8 @@ async def test_list_projects_first_page_has_a_cursor_when_more_remain(
 
 
 async def test_list_projects_exact_fit_has_no_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     for i in range(2):
         await make_project(alice, f"p{i}")
 
@@ -206,9 +189,8 @@ async def test_list_projects_exact_fit_has_no_cursor(
 
 
 async def test_paging_while_projects_are_created_neither_repeats_nor_skips(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     existing = {(await make_project(alice, f"p{i}"))["id"] for i in range(4)}
     first = (await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)).json()
     await make_project(alice, "late")
@@ -224,10 +206,8 @@ async def test_paging_while_projects_are_created_neither_repeats_nor_skips(
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", ""])
 async def test_list_projects_rejects_out_of_range_limit(
-    client: httpx.AsyncClient, make_user: MakeUser, limit: str
+    client: httpx.AsyncClient, alice: User, limit: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
 
     assert response.status_code == 422, response.text
@@ -235,10 +215,8 @@ async def test_list_projects_rejects_out_of_range_limit(
 
 @pytest.mark.parametrize("limit", ["1", "100"])
 async def test_list_projects_accepts_limit_bounds(
-    client: httpx.AsyncClient, make_user: MakeUser, limit: str
+    client: httpx.AsyncClient, alice: User, limit: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
 
     assert response.status_code == 200, response.text
@@ -257,10 +235,8 @@ async def test_list_projects_accepts_limit_bounds(
     ids=["not-base64", "empty-object", "list", "foreign-fingerprint", "too-long", "non-ascii"],
 )
 async def test_list_projects_rejects_malformed_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, cursor: str
+    client: httpx.AsyncClient, alice: User, cursor: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
 
     assert response.status_code == 422, response.text
@@ -290,9 +266,8 @@ async def test_list_projects_rejects_malformed_cursor(
     ],
 )
 async def test_list_projects_rejects_a_cursor_with_a_forged_key(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, key: list[Any]
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, key: list[Any]
 ) -> None:
-    alice = await make_user()
     for i in range(2):
         await make_project(alice, f"p{i}")
     cursor = (await client.get(PROJECTS, params={"limit": 1}, headers=alice.headers)).json()[
@@ -308,9 +283,8 @@ async def test_list_projects_rejects_a_cursor_with_a_forged_key(
 
 
 async def test_list_projects_rejects_a_task_list_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     for _ in range(2):
         await make_task(alice)
     cursor = (await client.get("/api/v1/tasks", params={"limit": 1}, headers=alice.headers)).json()[
@@ -327,15 +301,9 @@ async def test_list_projects_rejects_a_task_list_cursor(
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "owner"])
 async def test_any_member_can_get_project_with_their_role(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
@@ -344,9 +312,8 @@ async def test_any_member_can_get_project_with_their_role(
 
 
 async def test_non_member_gets_404_for_a_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
@@ -357,10 +324,8 @@ async def test_non_member_gets_404_for_a_project(
 
 @pytest.mark.parametrize("project_id", ["not-a-uuid", "123", str(uuid.uuid4())])
 async def test_get_unknown_or_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, project_id: str
+    client: httpx.AsyncClient, alice: User, project_id: str
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers)
 
     assert response.status_code == 404, response.text
@@ -371,9 +336,8 @@ async def test_get_unknown_or_malformed_project_id_is_404(
 
 
 async def test_owner_can_patch_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice, "Old", description="keep")
 
     response = await client.patch(
@@ -388,9 +352,8 @@ async def test_owner_can_patch_project(
 
 
 async def test_patch_is_visible_on_get(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
     await client.patch(
         f"{PROJECTS}/{project['id']}", json={"description": "d"}, headers=alice.headers
@@ -402,9 +365,8 @@ async def test_patch_is_visible_on_get(
 
 
 async def test_patch_that_changes_nothing_keeps_updated_at(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice, "Same")
 
     response = await client.patch(
@@ -417,12 +379,12 @@ async def test_patch_that_changes_nothing_keeps_updated_at(
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_patch_project(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
+    alice: User,
+    bob: User,
     make_project: MakeProject,
     share: Share,
     role: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice, "Original")
     await share(alice, project, bob, role)
 
@@ -436,9 +398,8 @@ async def test_non_owner_member_cannot_patch_project(
 
 
 async def test_non_member_cannot_patch_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.patch(
@@ -448,11 +409,7 @@ async def test_non_member_cannot_patch_project(
     assert response.status_code == 404, response.text
 
 
-async def test_patch_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_patch_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers)
 
     assert response.status_code == 404, response.text
@@ -484,9 +441,8 @@ async def test_patch_malformed_project_id_is_404(
     ],
 )
 async def test_patch_project_rejects_invalid_body(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, body: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, body: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     response = await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers)
@@ -498,9 +454,8 @@ async def test_patch_project_rejects_invalid_body(
 
 
 async def test_owner_can_delete_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
@@ -511,12 +466,8 @@ async def test_owner_can_delete_project(
 
 
 async def test_deleting_a_project_removes_its_tasks(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
     task = await make_task(alice, project_id=project["id"])
     subtask = await make_task(alice, project_id=project["id"], parent_id=task["id"])
@@ -530,12 +481,8 @@ async def test_deleting_a_project_removes_its_tasks(
 
 
 async def test_deleting_a_project_keeps_inbox_tasks(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
     inbox = await make_task(alice)
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
@@ -547,15 +494,9 @@ async def test_deleting_a_project_keeps_inbox_tasks(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_delete_project(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
 
@@ -565,9 +506,8 @@ async def test_non_owner_member_cannot_delete_project(
 
 
 async def test_non_member_cannot_delete_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
     response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
@@ -575,11 +515,7 @@ async def test_non_member_cannot_delete_project(
     assert response.status_code == 404, response.text
 
 
-async def test_delete_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_delete_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.delete(f"{PROJECTS}/%20", headers=alice.headers)
 
     assert response.status_code == 404, response.text
