@@ -20,6 +20,7 @@ from tests.ops.support import Server, cli_env, empty_database, run_cli, served
 from tests.support.app import build_settings, make_client, running
 from tests.support.env import BACKEND
 from tests.support.factories import PASSWORD, MakeUser
+from tests.support.http import expect
 
 
 @pytest.fixture
@@ -42,8 +43,9 @@ async def _is_superuser(app: FastAPI, email: str) -> bool | None:
 
 
 async def _register(http: httpx.AsyncClient, email: str) -> dict[str, str]:
-    created = await http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
-    assert created.status_code == 201, created.text
+    expect(
+        await http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}), 201
+    )
     token = await http.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -80,10 +82,12 @@ async def test_createuser_creates_a_user_who_can_log_in(
     )
 
     assert result.code == 0, result.stderr
-    token = await client.post(
-        "/api/v1/auth/token", data={"username": "admin@example.com", "password": PASSWORD}
+    expect(
+        await client.post(
+            "/api/v1/auth/token", data={"username": "admin@example.com", "password": PASSWORD}
+        ),
+        200,
     )
-    assert token.status_code == 200, token.text
 
 
 async def test_createuser_without_superuser_flag_creates_a_regular_user(

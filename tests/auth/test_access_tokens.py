@@ -15,6 +15,7 @@ import pytest
 
 from taskhub.settings import Settings, secret_of
 from tests.support.factories import MakeUser, User
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 Craft = Callable[..., str]
@@ -59,9 +60,7 @@ async def assert_rejected(client: httpx.AsyncClient, token: str) -> None:
 async def test_crafted_token_with_the_right_key_is_accepted(
     client: httpx.AsyncClient, alice: User, craft: Craft
 ) -> None:
-    response = await client.get(ME, headers={"Authorization": f"Bearer {craft(alice.id)}"})
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(ME, headers={"Authorization": f"Bearer {craft(alice.id)}"}), 200)
 
 
 async def test_expired_access_token_is_401(
@@ -184,9 +183,7 @@ async def test_protected_route_without_credentials_is_401(
 async def test_protected_route_with_invalid_body_and_no_credentials_is_401(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/api/v1/projects", json={"name": 5, "bogus": True})
-
-    assert response.status_code == 401, response.text
+    expect(await client.post("/api/v1/projects", json={"name": 5, "bogus": True}), 401)
 
 
 async def test_protected_route_with_valid_token_of_other_user_still_hides_target(
@@ -195,6 +192,4 @@ async def test_protected_route_with_valid_token_of_other_user_still_hides_target
     # Sanity check that the 401 above is about credentials: with them, unknown is 404.
     alice: User = await make_user()
 
-    response = await client.get(f"/api/v1/projects/{uuid.uuid4()}", headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.get(f"/api/v1/projects/{uuid.uuid4()}", headers=alice.headers), 404)

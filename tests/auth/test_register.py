@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.factories import PASSWORD
+from tests.support.http import expect
 
 REGISTER = "/api/v1/auth/register"
 SECRET_PASSWORD = "hunter2-but-longer"  # must never be echoed back
@@ -49,16 +50,18 @@ async def test_register_stores_email_lower_cased(client: httpx.AsyncClient) -> N
 async def test_registered_email_logs_in_with_any_case(client: httpx.AsyncClient) -> None:
     await client.post(REGISTER, json={"email": "Bob@Example.com", "password": PASSWORD})
 
-    response = await client.post(
-        "/api/v1/auth/token", data={"username": "bOB@EXAMPLE.COM", "password": PASSWORD}
+    expect(
+        await client.post(
+            "/api/v1/auth/token", data={"username": "bOB@EXAMPLE.COM", "password": PASSWORD}
+        ),
+        200,
     )
-
-    assert response.status_code == 200, response.text
 
 
 async def test_register_duplicate_email_is_409(client: httpx.AsyncClient) -> None:
-    first = await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD})
-    assert first.status_code == 201, first.text
+    expect(
+        await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD}), 201
+    )
 
     response = await client.post(
         REGISTER, json={"email": "dup@example.com", "password": "another password"}
@@ -71,9 +74,9 @@ async def test_register_duplicate_email_is_409(client: httpx.AsyncClient) -> Non
 async def test_register_duplicate_email_in_other_case_is_409(client: httpx.AsyncClient) -> None:
     await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD})
 
-    response = await client.post(REGISTER, json={"email": "DUP@Example.Com", "password": PASSWORD})
-
-    assert response.status_code == 409, response.text
+    expect(
+        await client.post(REGISTER, json={"email": "DUP@Example.Com", "password": PASSWORD}), 409
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,17 +85,17 @@ async def test_register_duplicate_email_in_other_case_is_409(client: httpx.Async
 async def test_register_accepts_password_length_bounds(
     client: httpx.AsyncClient, password: str
 ) -> None:
-    response = await client.post(REGISTER, json={"email": "a@example.com", "password": password})
-
-    assert response.status_code == 201, response.text
+    expect(await client.post(REGISTER, json={"email": "a@example.com", "password": password}), 201)
 
 
 async def test_register_accepts_display_name_of_100_chars(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        REGISTER, json={"email": "a@example.com", "password": PASSWORD, "display_name": "d" * 100}
+    expect(
+        await client.post(
+            REGISTER,
+            json={"email": "a@example.com", "password": PASSWORD, "display_name": "d" * 100},
+        ),
+        201,
     )
-
-    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(
@@ -158,9 +161,9 @@ async def test_register_unknown_field_does_not_create_a_user(client: httpx.Async
         REGISTER, json={"email": "root@example.com", "password": PASSWORD, "is_superuser": True}
     )
 
-    response = await client.post(REGISTER, json={"email": "root@example.com", "password": PASSWORD})
-
-    assert response.status_code == 201, response.text
+    expect(
+        await client.post(REGISTER, json={"email": "root@example.com", "password": PASSWORD}), 201
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,13 +199,14 @@ async def test_register_malformed_json_is_422(client: httpx.AsyncClient) -> None
 async def test_register_needs_no_credentials_and_ignores_bad_ones(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post(
-        REGISTER,
-        json={"email": "a@example.com", "password": PASSWORD},
-        headers={"Authorization": "Bearer garbage"},
+    expect(
+        await client.post(
+            REGISTER,
+            json={"email": "a@example.com", "password": PASSWORD},
+            headers={"Authorization": "Bearer garbage"},
+        ),
+        201,
     )
-
-    assert response.status_code == 201, response.text
 
 
 async def test_concurrent_registrations_of_one_email_create_one_user(

@@ -42,29 +42,33 @@ async def test_login_access_token_authenticates(client: httpx.AsyncClient, alice
 
 
 async def test_login_accepts_grant_type_password(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.post(
-        TOKEN, data={"grant_type": "password", "username": alice.email, "password": PASSWORD}
+    expect(
+        await client.post(
+            TOKEN, data={"grant_type": "password", "username": alice.email, "password": PASSWORD}
+        ),
+        200,
     )
-
-    assert response.status_code == 200, response.text
 
 
 async def test_login_rejects_other_grant_type(client: httpx.AsyncClient, alice: User) -> None:
 
-    response = await client.post(
-        TOKEN,
-        data={"grant_type": "client_credentials", "username": alice.email, "password": PASSWORD},
+    expect(
+        await client.post(
+            TOKEN,
+            data={
+                "grant_type": "client_credentials",
+                "username": alice.email,
+                "password": PASSWORD,
+            },
+        ),
+        422,
     )
-
-    assert response.status_code == 422, response.text
 
 
 async def test_login_matches_email_case_insensitively(
     client: httpx.AsyncClient, alice: User
 ) -> None:
-    response = await login(client, alice.email.upper(), PASSWORD)
-
-    assert response.status_code == 200, response.text
+    expect(await login(client, alice.email.upper(), PASSWORD), 200)
 
 
 async def test_login_with_wrong_password_is_401(client: httpx.AsyncClient, alice: User) -> None:
@@ -89,21 +93,15 @@ async def test_login_with_unknown_email_is_401_with_the_same_body(
 
 
 async def test_login_with_overlong_password_is_401(client: httpx.AsyncClient, alice: User) -> None:
-    response = await login(client, alice.email, PASSWORD + "x" * 10_000)
-
-    assert response.status_code == 401, response.text
+    expect(await login(client, alice.email, PASSWORD + "x" * 10_000), 401)
 
 
 async def test_login_with_nul_in_username_is_401(client: httpx.AsyncClient) -> None:
-    response = await login(client, "a\x00b@example.com", WRONG)
-
-    assert response.status_code == 401, response.text
+    expect(await login(client, "a\x00b@example.com", WRONG), 401)
 
 
 async def test_login_with_huge_username_is_401(client: httpx.AsyncClient) -> None:
-    response = await login(client, "x" * 100_000 + "@example.com", WRONG)
-
-    assert response.status_code == 401, response.text
+    expect(await login(client, "x" * 100_000 + "@example.com", WRONG), 401)
 
 
 async def test_login_as_json_is_422(client: httpx.AsyncClient, alice: User) -> None:
@@ -114,9 +112,7 @@ async def test_login_as_json_is_422(client: httpx.AsyncClient, alice: User) -> N
 
 
 async def test_login_without_password_is_422(client: httpx.AsyncClient) -> None:
-    response = await client.post(TOKEN, data={"username": "a@example.com"})
-
-    assert response.status_code == 422, response.text
+    expect(await client.post(TOKEN, data={"username": "a@example.com"}), 422)
 
 
 async def test_eleventh_attempt_after_ten_failures_is_429_even_with_right_password(
@@ -136,9 +132,7 @@ async def test_tenth_failure_is_still_401(client: httpx.AsyncClient, alice: User
     for _ in range(9):
         await login(client, alice.email, WRONG)
 
-    response = await login(client, alice.email, WRONG)
-
-    assert response.status_code == 401, response.text
+    expect(await login(client, alice.email, WRONG), 401)
 
 
 async def test_failed_login_limit_per_email_spans_client_addresses(
@@ -162,9 +156,7 @@ async def test_failed_login_limit_per_email_ignores_case(
         email = alice.email.upper() if i % 2 else alice.email
         await login(client, email, WRONG)
 
-    response = await login(client, alice.email, PASSWORD)
-
-    assert response.status_code == 429, response.text
+    expect(await login(client, alice.email, PASSWORD), 429)
 
 
 async def test_failed_login_limit_for_one_email_does_not_block_another(
@@ -173,9 +165,7 @@ async def test_failed_login_limit_for_one_email_does_not_block_another(
     for _ in range(10):
         await login(client, alice.email, WRONG)
 
-    response = await login(client, bob.email, PASSWORD)
-
-    assert response.status_code == 200, response.text
+    expect(await login(client, bob.email, PASSWORD), 200)
 
 
 async def test_successful_logins_do_not_count_as_failures(
@@ -186,18 +176,14 @@ async def test_successful_logins_do_not_count_as_failures(
     for _ in range(5):
         expect(await login(client, alice.email, PASSWORD), 200)
 
-    response = await login(client, alice.email, PASSWORD)
-
-    assert response.status_code == 200, response.text
+    expect(await login(client, alice.email, PASSWORD), 200)
 
 
 async def test_failures_for_unknown_emails_are_limited_too(client: httpx.AsyncClient) -> None:
     for _ in range(10):
         await login(client, "ghost@example.com", WRONG)
 
-    response = await login(client, "ghost@example.com", WRONG)
-
-    assert response.status_code == 429, response.text
+    expect(await login(client, "ghost@example.com", WRONG), 429)
 
 
 async def test_hundred_and_first_attempt_from_one_address_is_429(alice: User, app: FastAPI) -> None:

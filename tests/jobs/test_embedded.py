@@ -49,9 +49,7 @@ async def test_activity_of_another_users_task_is_404(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers), 404)
 
 
 async def test_a_message_left_running_by_a_crash_is_run_again(
@@ -83,12 +81,13 @@ async def test_outbox_row_commits_with_the_write_or_not_at_all(
 ) -> None:
     task = await make_task(alice)
 
-    stale = await client.patch(
-        f"/api/v1/tasks/{task['id']}",
-        json={"done": True},
-        headers={**alice.headers, "If-Match": '"99"'},
+    expect(
+        await client.patch(
+            f"/api/v1/tasks/{task['id']}",
+            json={"done": True},
+            headers={**alice.headers, "If-Match": '"99"'},
+        ),
+        412,
     )
-
-    assert stale.status_code == 412, stale.text
     async with app.state.db.reader() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

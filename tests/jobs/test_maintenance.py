@@ -19,6 +19,7 @@ from taskhub.jobs.maintenance import run_maintenance
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from tests.support.activity import activity_of
 from tests.support.factories import MakeTask, MakeUser, User
+from tests.support.http import expect
 
 
 async def _refresh_token_users(app: FastAPI) -> list[str]:
@@ -27,10 +28,10 @@ async def _refresh_token_users(app: FastAPI) -> list[str]:
 
 
 async def _complete(client: httpx.AsyncClient, user: User, task_id: str) -> None:
-    response = await client.patch(
-        f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers
+    expect(
+        await client.patch(f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers),
+        200,
     )
-    assert response.status_code == 200, response.text
     assert len(await activity_of(client, user, task_id, expected=1)) == 1  # its job is done
 
 

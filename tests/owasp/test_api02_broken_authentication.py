@@ -97,9 +97,7 @@ async def test_token_that_names_its_own_key_is_401(
 ) -> None:
     token = jwt.encode(_claims(alice.id), ATTACKER_KEY, algorithm="HS256", headers=header)
 
-    response = await _me(client, token)
-
-    assert response.status_code == 401, response.text
+    expect(await _me(client, token), 401)
 
 
 @pytest.mark.parametrize(
@@ -130,17 +128,13 @@ async def test_correctly_signed_token_with_malformed_claims_is_401_not_500(
 ) -> None:
     token = _hs256(_claims(alice.id, **overrides), secret_of(settings))
 
-    response = await _me(client, token)
-
-    assert response.status_code == 401, response.text
+    expect(await _me(client, token), 401)
 
 
 async def test_hand_signed_token_with_the_right_key_is_accepted(
     client: httpx.AsyncClient, alice: User, settings: Settings
 ) -> None:
-    response = await _me(client, _hs256(_claims(alice.id), secret_of(settings)))
-
-    assert response.status_code == 200, response.text
+    expect(await _me(client, _hs256(_claims(alice.id), secret_of(settings))), 200)
 
 
 async def test_changing_any_character_of_a_valid_token_makes_it_401(
@@ -175,9 +169,7 @@ async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
         "lowercase-scheme-only": {"headers": {"Authorization": "bearer"}},
     }[where]
 
-    response = await client.get(ME, **request)
-
-    assert response.status_code == 401, response.text
+    expect(await client.get(ME, **request), 401)
 
 
 async def test_access_tokens_are_short_lived(client: httpx.AsyncClient, alice: User) -> None:

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from tests.owasp.support import raw_get, rss_bytes
 from tests.support.factories import MakeTask, User
+from tests.support.http import expect
 
 TEN_MIB = 10 * 1024 * 1024
 FAST_SECONDS = 2.0
@@ -39,9 +40,7 @@ def _assert_refused(response: httpx.Response) -> None:
 async def test_an_out_of_range_page_size_is_422(
     client: httpx.AsyncClient, alice: User, path: str, limit: str
 ) -> None:
-    response = await client.get(path, params={"limit": limit}, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.get(path, params={"limit": limit}, headers=alice.headers), 422)
 
 
 @pytest.mark.parametrize("authenticated", [True, False], ids=["authenticated", "anonymous"])

@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from tests.owasp.support import unknown_id
 from tests.support.factories import MakeProject, MakeSharedProject, MakeUser, User
+from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
 ROLES = ["viewer", "editor"]
@@ -61,9 +62,7 @@ async def test_non_owner_cannot_use_owner_functions(
     before = await _state(client, alice, project)
     path = f"/api/v1/projects/{project['id']}" + suffix.format(owner=alice.id, outsider=outsider.id)
 
-    response = await client.request(method, path, json=body, headers=bob.headers)
-
-    assert response.status_code == 403, response.text
+    expect(await client.request(method, path, json=body, headers=bob.headers), 403)
     assert await _state(client, alice, project) == before
 
 

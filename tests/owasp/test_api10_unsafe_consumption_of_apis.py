@@ -19,6 +19,7 @@ from tests.ops.support import dead_database_url
 from tests.owasp.support import free_port_url
 from tests.support.app import build_settings, make_client, running
 from tests.support.factories import MakeTask, MakeUser, User, register
+from tests.support.http import expect
 
 # --- the database ---------------------------------------------------------------------------
 
@@ -176,9 +177,7 @@ async def test_malformed_cached_roles_are_never_a_500(
         f"roles:{bob.id}", f"rolesgen:{bob.id}", generation, b"\xffnot json", 60
     )
 
-    response = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await lenient.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404)
 
 
 # --- Redis ----------------------------------------------------------------------------------

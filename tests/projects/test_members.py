@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
 
@@ -58,17 +59,13 @@ async def test_non_member_cannot_list_members(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.get(members_url(project), headers=bob.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.get(members_url(project), headers=bob.headers), 404)
 
 
 async def test_members_of_malformed_project_id_is_404(
     client: httpx.AsyncClient, alice: User
 ) -> None:
-    response = await client.get("/api/v1/projects/zzz/members", headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.get("/api/v1/projects/zzz/members", headers=alice.headers), 404)
 
 
 # -- put -------------------------------------------------------------------------------
@@ -92,9 +89,7 @@ async def test_added_member_sees_the_project(
 ) -> None:
     project = await shared_project(alice, bob, "editor")
 
-    response = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers), 200)
 
 
 @pytest.mark.parametrize(("before", "after"), [("viewer", "editor"), ("editor", "viewer")])
@@ -121,11 +116,12 @@ async def test_put_with_same_role_is_idempotent(
 ) -> None:
     project = await shared_project(alice, bob, "editor")
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await client.put(
+            members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
+        ),
+        200,
     )
-
-    assert response.status_code == 200, response.text
     assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
 
 
@@ -138,11 +134,12 @@ async def test_promoted_owner_can_manage_members(
 ) -> None:
     project = await shared_project(alice, bob, "owner")
 
-    response = await client.put(
-        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await client.put(
+            members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+        ),
+        200,
     )
-
-    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -156,11 +153,12 @@ async def test_non_owner_member_cannot_put_members(
 ) -> None:
     project = await shared_project(alice, bob, role)
 
-    response = await client.put(
-        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await client.put(
+            members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+        ),
+        403,
     )
-
-    assert response.status_code == 403, response.text
     assert carol.id not in await roles(client, alice, project)
 
 
@@ -170,11 +168,10 @@ async def test_non_owner_member_cannot_promote_themselves(
 ) -> None:
     project = await shared_project(alice, bob, role)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers
+    expect(
+        await client.put(members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers),
+        403,
     )
-
-    assert response.status_code == 403, response.text
     assert (await roles(client, alice, project))[bob.id] == role
 
 
@@ -183,11 +180,12 @@ async def test_non_member_cannot_put_members(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
+    expect(
+        await client.put(
+            members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404, response.text
     assert mallory.id not in await roles(client, alice, project)
 
 
@@ -197,11 +195,12 @@ async def test_put_unknown_user_is_404(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
+    expect(
+        await client.put(
+            members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize(
@@ -225,9 +224,7 @@ async def test_put_member_rejects_invalid_role(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.put(members_url(project, bob.id), json=body, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.put(members_url(project, bob.id), json=body, headers=alice.headers), 422)
 
 
 # -- delete ----------------------------------------------------------------------------
@@ -238,11 +235,8 @@ async def test_owner_removes_a_member(
 ) -> None:
     project = await shared_project(alice, bob, "editor")
 
-    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
-    gone = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
-    assert gone.status_code == 404, gone.text
+    expect(await client.delete(members_url(project, bob.id), headers=alice.headers), 204)
+    expect(await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers), 404)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -251,9 +245,7 @@ async def test_member_can_leave(
 ) -> None:
     project = await shared_project(alice, bob, role)
 
-    response = await client.delete(members_url(project, bob.id), headers=bob.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(members_url(project, bob.id), headers=bob.headers), 204)
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
@@ -270,9 +262,7 @@ async def test_non_owner_member_cannot_remove_others(
     project = await shared_project(alice, bob, role)
     await share(alice, project, carol, "viewer")
 
-    response = await client.delete(members_url(project, carol.id), headers=bob.headers)
-
-    assert response.status_code == 403, response.text
+    expect(await client.delete(members_url(project, carol.id), headers=bob.headers), 403)
     assert carol.id in await roles(client, alice, project)
 
 
@@ -285,9 +275,7 @@ async def test_non_member_cannot_remove_members(
 ) -> None:
     project = await shared_project(alice, bob, "viewer")
 
-    response = await client.delete(members_url(project, bob.id), headers=mallory.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(members_url(project, bob.id), headers=mallory.headers), 404)
 
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
@@ -296,9 +284,7 @@ async def test_removing_someone_who_is_not_a_member_is_404(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.delete(members_url(project, user_id), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(members_url(project, user_id), headers=alice.headers), 404)
 
 
 # -- the last owner --------------------------------------------------------------------
@@ -309,11 +295,12 @@ async def test_demoting_the_only_owner_is_409(
 ) -> None:
     project = await shared_project(alice, bob, "editor")
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await client.put(
+            members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+        ),
+        409,
     )
-
-    assert response.status_code == 409, response.text
     assert (await roles(client, alice, project))[alice.id] == "owner"
 
 
@@ -322,9 +309,7 @@ async def test_the_only_owner_leaving_is_409(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
-
-    assert response.status_code == 409, response.text
+    expect(await client.delete(members_url(project, alice.id), headers=alice.headers), 409)
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
@@ -333,11 +318,12 @@ async def test_owner_can_be_demoted_when_another_owner_remains(
 ) -> None:
     project = await shared_project(alice, bob, "owner")
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await client.put(
+            members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
+        ),
+        200,
     )
-
-    assert response.status_code == 200, response.text
     assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
 
 
@@ -346,9 +332,7 @@ async def test_owner_can_leave_when_another_owner_remains(
 ) -> None:
     project = await shared_project(alice, bob, "owner")
 
-    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(members_url(project, alice.id), headers=alice.headers), 204)
     assert await roles(client, bob, project) == {bob.id: "owner"}
 
 
@@ -357,9 +341,7 @@ async def test_owner_can_remove_another_owner(
 ) -> None:
     project = await shared_project(alice, bob, "owner")
 
-    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(members_url(project, bob.id), headers=alice.headers), 204)
 
 
 async def test_second_to_last_owner_demotion_then_last_is_409(
@@ -368,11 +350,12 @@ async def test_second_to_last_owner_demotion_then_last_is_409(
     project = await shared_project(alice, bob, "owner")
     await client.put(members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers)
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await client.put(
+            members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+        ),
+        409,
     )
-
-    assert response.status_code == 409, response.text
 
 
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
@@ -421,9 +404,7 @@ async def test_member_who_leaves_no_longer_sees_tasks_they_created(
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404)
 
 
 async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
@@ -455,11 +436,12 @@ async def test_member_who_leaves_cannot_change_tasks_they_created(
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=alice.headers)
 
-    response = await client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
+    expect(
+        await client.patch(
+            f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404, response.text
 
 
 async def test_tasks_of_a_member_who_left_stay_in_the_project(
@@ -473,6 +455,4 @@ async def test_tasks_of_a_member_who_left_stay_in_the_project(
     task = await make_task(bob, project_id=project["id"])
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers), 200)

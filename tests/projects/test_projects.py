@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import expect
 
 PROJECTS = "/api/v1/projects"
 Share = Callable[..., Awaitable[None]]
@@ -73,9 +74,7 @@ async def test_create_project_description_defaults_to_empty(
 async def test_create_project_accepts_name_of_100_chars(
     client: httpx.AsyncClient, alice: User
 ) -> None:
-    response = await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers)
-
-    assert response.status_code == 201, response.text
+    expect(await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers), 201)
 
 
 @pytest.mark.parametrize(
@@ -114,9 +113,7 @@ async def test_create_project_accepts_name_of_100_chars(
 async def test_create_project_rejects_invalid_body(
     client: httpx.AsyncClient, alice: User, body: dict[str, Any]
 ) -> None:
-    response = await client.post(PROJECTS, json=body, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.post(PROJECTS, json=body, headers=alice.headers), 422)
 
 
 # -- list ------------------------------------------------------------------------------
@@ -208,18 +205,14 @@ async def test_paging_while_projects_are_created_neither_repeats_nor_skips(
 async def test_list_projects_rejects_out_of_range_limit(
     client: httpx.AsyncClient, alice: User, limit: str
 ) -> None:
-    response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers), 422)
 
 
 @pytest.mark.parametrize("limit", ["1", "100"])
 async def test_list_projects_accepts_limit_bounds(
     client: httpx.AsyncClient, alice: User, limit: str
 ) -> None:
-    response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers), 200)
 
 
 @pytest.mark.parametrize(
@@ -237,9 +230,7 @@ async def test_list_projects_accepts_limit_bounds(
 async def test_list_projects_rejects_malformed_cursor(
     client: httpx.AsyncClient, alice: User, cursor: str
 ) -> None:
-    response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers), 422)
 
 
 @pytest.mark.parametrize(
@@ -277,9 +268,7 @@ async def test_list_projects_rejects_a_cursor_with_a_forged_key(
     data["k"] = key
     forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    response = await client.get(PROJECTS, params={"cursor": forged}, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.get(PROJECTS, params={"cursor": forged}, headers=alice.headers), 422)
 
 
 async def test_list_projects_rejects_a_task_list_cursor(
@@ -291,9 +280,7 @@ async def test_list_projects_rejects_a_task_list_cursor(
         "next_cursor"
     ]
 
-    response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers), 422)
 
 
 # -- get -------------------------------------------------------------------------------
@@ -388,11 +375,12 @@ async def test_non_owner_member_cannot_patch_project(
     project = await make_project(alice, "Original")
     await share(alice, project, bob, role)
 
-    response = await client.patch(
-        f"{PROJECTS}/{project['id']}", json={"name": "Hijacked"}, headers=bob.headers
+    expect(
+        await client.patch(
+            f"{PROJECTS}/{project['id']}", json={"name": "Hijacked"}, headers=bob.headers
+        ),
+        403,
     )
-
-    assert response.status_code == 403, response.text
     unchanged = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
     assert unchanged.json()["name"] == "Original"
 
@@ -402,17 +390,14 @@ async def test_non_member_cannot_patch_project(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.patch(
-        f"{PROJECTS}/{project['id']}", json={"name": "x"}, headers=bob.headers
+    expect(
+        await client.patch(f"{PROJECTS}/{project['id']}", json={"name": "x"}, headers=bob.headers),
+        404,
     )
-
-    assert response.status_code == 404, response.text
 
 
 async def test_patch_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers), 404)
 
 
 @pytest.mark.parametrize(
@@ -445,9 +430,7 @@ async def test_patch_project_rejects_invalid_body(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers), 422)
 
 
 # -- delete ----------------------------------------------------------------------------
@@ -458,11 +441,8 @@ async def test_owner_can_delete_project(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-
-    assert response.status_code == 204, response.text
-    gone = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert gone.status_code == 404, gone.text
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers), 204)
+    expect(await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers), 404)
 
 
 async def test_deleting_a_project_removes_its_tasks(
@@ -487,9 +467,7 @@ async def test_deleting_a_project_keeps_inbox_tasks(
     inbox = await make_task(alice)
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
-    response = await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers)
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers), 200)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
@@ -498,11 +476,8 @@ async def test_non_owner_member_cannot_delete_project(
 ) -> None:
     project = await shared_project(alice, bob, role)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 403, response.text
-    still = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert still.status_code == 200, still.text
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers), 403)
+    expect(await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers), 200)
 
 
 async def test_non_member_cannot_delete_project(
@@ -510,12 +485,8 @@ async def test_non_member_cannot_delete_project(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers), 404)
 
 
 async def test_delete_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.delete(f"{PROJECTS}/%20", headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(f"{PROJECTS}/%20", headers=alice.headers), 404)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.factories import MakeSharedProject, MakeTask, User
-from tests.support.http import TASKS, task_url
+from tests.support.http import TASKS, expect, task_url
 
 
 async def _create(client: httpx.AsyncClient, user: User, body: Any) -> httpx.Response:
@@ -210,9 +210,7 @@ async def test_body_that_is_not_a_json_object_is_422(
 ) -> None:
     headers = {**alice.headers, "Content-Type": "application/json"}
 
-    response = await client.post(TASKS, content=raw, headers=headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.post(TASKS, content=raw, headers=headers), 422)
 
 
 async def test_validation_error_does_not_echo_large_input(
@@ -254,9 +252,7 @@ async def test_viewer_cannot_create_task_in_project(
 ) -> None:
     project = await shared_project(bob, alice, "viewer")
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 403, response.text
+    expect(await _create(client, alice, {"title": "t", "project_id": project["id"]}), 403)
 
 
 async def test_editor_creates_task_in_project(
@@ -276,9 +272,7 @@ async def test_task_created_by_editor_is_visible_to_project_owner(
     project = await shared_project(bob, alice, "editor")
     task = (await _create(client, alice, {"title": "t", "project_id": project["id"]})).json()
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 200, response.text
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_positions_in_project_count_every_members_tasks(
@@ -306,6 +300,4 @@ async def test_explicit_position_is_kept(client: httpx.AsyncClient, alice: User)
 async def test_lone_surrogate_in_title_is_422(client: httpx.AsyncClient, alice: User) -> None:
     headers = {**alice.headers, "Content-Type": "application/json"}
 
-    response = await client.post(TASKS, content=b'{"title": "a\\ud800b"}', headers=headers)
-
-    assert response.status_code == 422, response.text
+    expect(await client.post(TASKS, content=b'{"title": "a\\ud800b"}', headers=headers), 422)

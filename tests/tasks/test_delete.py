@@ -31,9 +31,7 @@ async def test_deleting_twice_is_404(
     task = await make_task(alice)
     await client.delete(task_url(task), headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
 
 
 async def test_delete_with_matching_if_match(
@@ -41,9 +39,7 @@ async def test_delete_with_matching_if_match(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'}), 204)
 
 
 async def test_delete_with_if_match_star(
@@ -51,9 +47,7 @@ async def test_delete_with_if_match_star(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"})
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"}), 204)
 
 
 @pytest.mark.parametrize("if_match", ['"2"', 'W/"1"', "junk"])
@@ -62,9 +56,9 @@ async def test_delete_with_non_matching_if_match_is_412_and_keeps_task(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match})
-
-    assert response.status_code == 412, response.text
+    expect(
+        await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match}), 412
+    )
     expect(await client.get(task_url(task), headers=alice.headers), 200)
 
 
@@ -74,9 +68,7 @@ async def test_delete_with_stale_if_match_after_update_is_412(
     task = await make_task(alice)
     await client.patch(task_url(task), json={"title": "v2"}, headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
-
-    assert response.status_code == 412, response.text
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'}), 412)
 
 
 async def test_deleting_parent_deletes_its_subtasks(
@@ -87,9 +79,7 @@ async def test_deleting_parent_deletes_its_subtasks(
     grandchild = await make_task(alice, parent_id=child["id"])
     unrelated = await make_task(alice)
 
-    response = await client.delete(task_url(parent), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(task_url(parent), headers=alice.headers), 204)
     for task in (child, grandchild):
         expect(await client.get(task_url(task), headers=alice.headers), 404)
     expect(await client.get(task_url(unrelated), headers=alice.headers), 200)
@@ -112,9 +102,7 @@ async def test_deleting_a_task_with_activity_succeeds(
     task = await make_task(alice)
     await client.patch(task_url(task), json={"done": True}, headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 204)
 
 
 async def test_viewer_cannot_delete_task(
@@ -127,9 +115,7 @@ async def test_viewer_cannot_delete_task(
     project = await shared_project(bob, alice, "viewer")
     task = await make_task(bob, project_id=project["id"])
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 403, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 403)
     expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
@@ -143,9 +129,7 @@ async def test_editor_can_delete_task(
     project = await shared_project(bob, alice, "editor")
     task = await make_task(bob, project_id=project["id"])
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 204, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 204)
 
 
 async def test_non_member_delete_is_404(
@@ -158,9 +142,7 @@ async def test_non_member_delete_is_404(
     project = await make_project(bob)
     task = await make_task(bob, project_id=project["id"])
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
     expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
@@ -169,9 +151,7 @@ async def test_deleting_another_users_inbox_task_is_404(
 ) -> None:
     task = await make_task(bob)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
 
 
 @pytest.mark.parametrize("task_id", ["nope", str(uuid.uuid4())])
@@ -189,6 +169,4 @@ async def test_delete_without_token_is_401(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task))
-
-    assert response.status_code == 401, response.text
+    expect(await client.delete(task_url(task)), 401)

@@ -227,9 +227,7 @@ async def test_if_match_with_stale_version_is_412(
     task = await make_task(alice)
     await _patch(client, alice, task, {"title": "v2"})
 
-    response = await _patch(client, alice, task, {"title": "lost update"}, if_match='"1"')
-
-    assert response.status_code == 412, response.text
+    expect(await _patch(client, alice, task, {"title": "lost update"}, if_match='"1"'), 412)
     assert (await client.get(task_url(task), headers=alice.headers)).json()["title"] == "v2"
 
 
@@ -239,9 +237,7 @@ async def test_if_match_stale_is_412_even_for_a_no_op(
     task = await make_task(alice, title="same")
     await _patch(client, alice, task, {"priority": 3})
 
-    response = await _patch(client, alice, task, {"title": "same"}, if_match='"1"')
-
-    assert response.status_code == 412, response.text
+    expect(await _patch(client, alice, task, {"title": "same"}, if_match='"1"'), 412)
 
 
 async def test_if_match_star_matches_any_version(
@@ -261,9 +257,7 @@ async def test_if_match_list_containing_current_version_succeeds(
 ) -> None:
     task = await make_task(alice)
 
-    response = await _patch(client, alice, task, {"title": "new"}, if_match='"7", "1"')
-
-    assert response.status_code == 200, response.text
+    expect(await _patch(client, alice, task, {"title": "new"}, if_match='"7", "1"'), 200)
 
 
 @pytest.mark.parametrize(
@@ -281,9 +275,7 @@ async def test_weak_or_malformed_if_match_is_412(
         b"If-Match": if_match.encode("latin-1"),
     }
 
-    response = await client.patch(task_url(task), json={"title": "new"}, headers=headers)
-
-    assert response.status_code == 412, response.text
+    expect(await client.patch(task_url(task), json={"title": "new"}, headers=headers), 412)
     assert (await client.get(task_url(task), headers=alice.headers)).json()["version"] == 1
 
 
@@ -297,9 +289,7 @@ async def test_viewer_cannot_patch_task(
     project = await shared_project(bob, alice, "viewer")
     task = await make_task(bob, project_id=project["id"])
 
-    response = await _patch(client, alice, task, {"title": "mine now"})
-
-    assert response.status_code == 403, response.text
+    expect(await _patch(client, alice, task, {"title": "mine now"}), 403)
 
 
 async def test_editor_can_patch_task(
@@ -339,9 +329,7 @@ async def test_patching_another_users_inbox_task_is_404(
 ) -> None:
     task = await make_task(bob)
 
-    response = await _patch(client, alice, task, {"title": "x"})
-
-    assert response.status_code == 404, response.text
+    expect(await _patch(client, alice, task, {"title": "x"}), 404)
 
 
 async def test_patch_invalid_uuid_is_404(client: httpx.AsyncClient, alice: User) -> None:
@@ -356,9 +344,7 @@ async def test_patch_without_token_is_401(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.patch(task_url(task), json={"title": "x"})
-
-    assert response.status_code == 401, response.text
+    expect(await client.patch(task_url(task), json={"title": "x"}), 401)
 
 
 async def test_move_inbox_task_into_project(
@@ -395,9 +381,7 @@ async def test_move_into_project_where_viewer_is_403(
     project = await shared_project(bob, alice, "viewer")
     task = await make_task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 403, response.text
+    expect(await _patch(client, alice, task, {"project_id": project["id"]}), 403)
 
 
 async def test_move_into_invisible_project_is_404(
