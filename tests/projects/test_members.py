@@ -21,6 +21,15 @@ def members_url(project: dict[str, Any], user_id: str | None = None) -> str:
     return base if user_id is None else f"{base}/{user_id}"
 
 
+async def put_role(
+    client: httpx.AsyncClient, project: dict[str, Any], member: User, role: str, by: User
+) -> httpx.Response:
+    """`by` sets `member`'s role in `project`."""
+    return await client.put(
+        members_url(project, member.id), json={"role": role}, headers=by.headers
+    )
+
+
 async def roles(client: httpx.AsyncClient, owner: User, project: dict[str, Any]) -> dict[str, str]:
     response = await client.get(members_url(project), headers=owner.headers)
     return {m["user_id"]: m["role"] for m in response.json()}
@@ -76,9 +85,7 @@ async def test_owner_adds_a_member(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers
-    )
+    response = await put_role(client, project, bob, "viewer", by=alice)
 
     assert response.status_code == 200, response.text
     assert response.json() == {"user_id": bob.id, "email": bob.email, "role": "viewer"}
@@ -103,9 +110,7 @@ async def test_owner_changes_a_members_role(
 ) -> None:
     project = await shared_project(alice, bob, before)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": after}, headers=alice.headers
-    )
+    response = await put_role(client, project, bob, after, by=alice)
 
     assert response.json()["role"] == after
     assert (await roles(client, alice, project))[bob.id] == after
@@ -117,9 +122,7 @@ async def test_put_with_same_role_is_idempotent(
     project = await shared_project(alice, bob, "editor")
 
     expect(
-        await client.put(
-            members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
-        ),
+        await put_role(client, project, bob, "editor", by=alice),
         200,
     )
     assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
@@ -135,9 +138,7 @@ async def test_promoted_owner_can_manage_members(
     project = await shared_project(alice, bob, "owner")
 
     expect(
-        await client.put(
-            members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
-        ),
+        await put_role(client, project, carol, "viewer", by=bob),
         200,
     )
 
@@ -154,9 +155,7 @@ async def test_non_owner_member_cannot_put_members(
     project = await shared_project(alice, bob, role)
 
     expect(
-        await client.put(
-            members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
-        ),
+        await put_role(client, project, carol, "viewer", by=bob),
         403,
     )
     assert carol.id not in await roles(client, alice, project)
@@ -169,7 +168,7 @@ async def test_non_owner_member_cannot_promote_themselves(
     project = await shared_project(alice, bob, role)
 
     expect(
-        await client.put(members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers),
+        await put_role(client, project, bob, "owner", by=bob),
         403,
     )
     assert (await roles(client, alice, project))[bob.id] == role
@@ -181,9 +180,7 @@ async def test_non_member_cannot_put_members(
     project = await make_project(alice)
 
     expect(
-        await client.put(
-            members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
-        ),
+        await put_role(client, project, mallory, "owner", by=mallory),
         404,
     )
     assert mallory.id not in await roles(client, alice, project)
@@ -296,9 +293,7 @@ async def test_demoting_the_only_owner_is_409(
     project = await shared_project(alice, bob, "editor")
 
     expect(
-        await client.put(
-            members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
-        ),
+        await put_role(client, project, alice, "editor", by=alice),
         409,
     )
     assert (await roles(client, alice, project))[alice.id] == "owner"
@@ -319,9 +314,7 @@ async def test_owner_can_be_demoted_when_another_owner_remains(
     project = await shared_project(alice, bob, "owner")
 
     expect(
-        await client.put(
-            members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
-        ),
+        await put_role(client, project, alice, "viewer", by=bob),
         200,
     )
     assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
@@ -348,12 +341,10 @@ async def test_second_to_last_owner_demotion_then_last_is_409(
     client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
     project = await shared_project(alice, bob, "owner")
-    await client.put(members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers)
+    await put_role(client, project, bob, "editor", by=alice)
 
     expect(
-        await client.put(
-            members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
-        ),
+        await put_role(client, project, alice, "editor", by=alice),
         409,
     )
 
@@ -364,8 +355,8 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     project = await shared_project(alice, bob, "owner")
 
     responses = await asyncio.gather(
-        client.put(members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers),
-        client.put(members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers),
+        put_role(client, project, bob, "viewer", by=alice),
+        put_role(client, project, alice, "viewer", by=bob),
     )
 
     # Which request wins is a race: the loser is either the last owner (409) or, once
