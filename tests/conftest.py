@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,15 +24,7 @@ from taskhub.tasks.cache import TaskCache
 from tests.support.app import build_settings, empty_tables, make_client, running
 from tests.support.databases import fresh_postgres_database, migrate
 from tests.support.env import BACKEND, IN_CI, PG_ADMIN_DSN
-from tests.support.factories import (
-    Factories,
-    MakeProject,
-    MakeSharedProject,
-    MakeTask,
-    MakeUser,
-    Share,
-    User,
-)
+from tests.support.factories import Factories, User
 
 
 def pytest_report_header() -> str:
@@ -108,46 +101,21 @@ def factories(client: httpx.AsyncClient) -> Factories:
     return Factories(client)
 
 
-@pytest.fixture
-def make_user(factories: Factories) -> MakeUser:
-    return factories.user
+# The factories as fixtures of their own, the names the tests use.
+make_user = pytest.fixture(name="make_user")(lambda factories: factories.user)
+make_task = pytest.fixture(name="make_task")(lambda factories: factories.task)
+make_project = pytest.fixture(name="make_project")(lambda factories: factories.project)
+share = pytest.fixture(name="share")(lambda factories: factories.share)
+shared_project = pytest.fixture(name="shared_project")(lambda factories: factories.shared_project)
 
 
-@pytest.fixture
-def make_task(factories: Factories) -> MakeTask:
-    return factories.task
+def _a_new_user(name: str) -> Any:
+    """A fixture `name`: one freshly registered, logged-in user."""
+
+    async def new_user(factories: Factories) -> User:
+        return await factories.user()
+
+    return pytest.fixture(name=name)(new_user)
 
 
-@pytest.fixture
-def make_project(factories: Factories) -> MakeProject:
-    return factories.project
-
-
-@pytest.fixture
-def share(factories: Factories) -> Share:
-    return factories.share
-
-
-@pytest.fixture
-def shared_project(factories: Factories) -> MakeSharedProject:
-    return factories.shared_project
-
-
-@pytest.fixture
-async def alice(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-async def bob(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-async def carol(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-async def mallory(make_user: MakeUser) -> User:
-    return await make_user()
+alice, bob, carol, mallory = (_a_new_user(name) for name in ("alice", "bob", "carol", "mallory"))
