@@ -16,7 +16,7 @@ import pytest
 
 from tests.owasp.support import unknown_id, walk
 from tests.support.contract import TASK_FIELDS
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
@@ -191,14 +191,9 @@ async def _every_answer_a_member_sees(
 
 
 async def test_no_response_carries_a_password_hash_or_privilege_flag(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "viewer")
-    task = await make_task(alice, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "viewer", author=alice)
 
     answers = await _every_answer_a_member_sees(client, alice, bob, project, task["id"])
 
@@ -210,14 +205,9 @@ async def test_no_response_carries_a_password_hash_or_privilege_flag(
 
 
 async def test_a_project_task_seen_by_a_member_has_exactly_the_documented_fields(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "viewer")
-    task = await make_task(alice, project_id=project["id"])
+    _project, task = await factories.shared_task(alice, bob, "viewer", author=alice)
 
     single = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
     listed = await client.get("/api/v1/tasks", headers=bob.headers)

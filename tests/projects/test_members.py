@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
@@ -385,14 +385,9 @@ async def test_two_owners_leaving_at_once_leave_one_owner(
 
 
 async def test_member_who_leaves_no_longer_sees_tasks_they_created(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
     expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404)
@@ -417,14 +412,9 @@ async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
 
 
 async def test_member_who_leaves_cannot_change_tasks_they_created(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=alice.headers)
 
     expect(
@@ -436,14 +426,9 @@ async def test_member_who_leaves_cannot_change_tasks_they_created(
 
 
 async def test_tasks_of_a_member_who_left_stay_in_the_project(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
     expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers), 200)

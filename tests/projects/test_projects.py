@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import expect
 
 PROJECTS = "/api/v1/projects"
@@ -446,10 +446,9 @@ async def test_owner_can_delete_project(
 
 
 async def test_deleting_a_project_removes_its_tasks(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
 ) -> None:
-    project = await make_project(alice)
-    task = await make_task(alice, project_id=project["id"])
+    project, task = await factories.project_task(alice)
     subtask = await make_task(alice, project_id=project["id"], parent_id=task["id"])
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 

@@ -92,6 +92,20 @@ class Factories:
         await self.share(owner, project, member, role)
         return project
 
+    async def project_task(
+        self, owner: User, **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new project of `owner` and a task of theirs in it."""
+        project = await self.project(owner)
+        return project, await self.task(owner, project_id=project["id"], **fields)
+
+    async def shared_task(
+        self, owner: User, member: User, role: str, author: User, **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A project of `owner` shared with `member` as `role`, and a task `author` made in it."""
+        project = await self.shared_project(owner, member, role)
+        return project, await self.task(author, project_id=project["id"], **fields)
+
     async def task(self, owner: User, **fields: Any) -> dict[str, Any]:
         fields.setdefault("title", f"task {uuid.uuid4().hex[:8]}")
         task: dict[str, Any] = expect(

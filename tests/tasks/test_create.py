@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeSharedProject, MakeTask, User
 from tests.support.http import TASKS, expect, task_url
 
 
@@ -276,14 +276,9 @@ async def test_task_created_by_editor_is_visible_to_project_owner(
 
 
 async def test_positions_in_project_count_every_members_tasks(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, make_task: MakeTask
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    bobs = await make_task(bob, project_id=project["id"])
+    project, bobs = await factories.shared_task(bob, alice, "editor", author=bob)
 
     alices = await make_task(alice, project_id=project["id"])
 

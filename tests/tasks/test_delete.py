@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeTask, User
 from tests.support.http import expect, task_url
 
 
@@ -106,41 +106,26 @@ async def test_deleting_a_task_with_activity_succeeds(
 
 
 async def test_viewer_cannot_delete_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     expect(await client.delete(task_url(task), headers=alice.headers), 403)
     expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_editor_can_delete_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
     expect(await client.delete(task_url(task), headers=alice.headers), 204)
 
 
 async def test_non_member_delete_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
     expect(await client.delete(task_url(task), headers=alice.headers), 404)
     expect(await client.get(task_url(task), headers=bob.headers), 200)

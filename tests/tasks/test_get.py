@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from taskhub.kv.cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import TASKS, expect, task_url
 from tests.support.sql import count_statements
 
@@ -92,14 +92,9 @@ async def test_get_with_invalid_token_is_401_even_for_unknown_task(
 
 
 async def test_project_viewer_sees_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     response = await client.get(task_url(task), headers=alice.headers)
 
@@ -108,14 +103,9 @@ async def test_project_viewer_sees_project_task(
 
 
 async def test_former_member_no_longer_sees_the_tasks_they_created(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(alice, project_id=project["id"])
+    project, task = await factories.shared_task(bob, alice, "editor", author=alice)
     expect(
         await client.delete(
             f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
@@ -127,14 +117,9 @@ async def test_former_member_no_longer_sees_the_tasks_they_created(
 
 
 async def test_task_in_project_of_non_member_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
     expect(await client.get(task_url(task), headers=alice.headers), 404)
 
@@ -158,15 +143,9 @@ async def test_get_inbox_task_issues_exactly_one_statement(
 
 
 async def test_get_project_task_issues_exactly_one_statement(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    app: FastAPI, factories: Factories, client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
     empty_cache(app)
 
     with count_statements(app) as statements:
@@ -261,14 +240,9 @@ async def test_project_list_statement_count_does_not_depend_on_page_size(
 
 
 async def test_member_who_leaves_loses_a_cached_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
     for _ in range(2):  # the task and alice's roles are now both cached
         expect(await client.get(task_url(task), headers=alice.headers), 200)
     expect(
@@ -282,15 +256,9 @@ async def test_member_who_leaves_loses_a_cached_project_task(
 
 
 async def test_new_member_sees_a_cached_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    share: Any,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, share: Any
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.project_task(bob)
     expect(await client.get(task_url(task), headers=bob.headers), 200)
     expect(await client.get(task_url(task), headers=alice.headers), 404)
 
@@ -311,14 +279,9 @@ async def test_first_page_reflects_a_new_task_at_once(
 
 
 async def test_first_page_of_a_member_reflects_a_project_task_update(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"], title="old")
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob, title="old")
     assert (await client.get("/api/v1/tasks", headers=alice.headers)).json()["items"]
 
     await client.patch(task_url(task), json={"title": "new"}, headers=bob.headers)

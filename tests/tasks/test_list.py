@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from taskhub.pagination import fingerprint
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User, list_all
+from tests.support.factories import (
+    Factories,
+    MakeProject,
+    MakeSharedProject,
+    MakeTask,
+    User,
+    list_all,
+)
 from tests.support.http import TASKS, expect
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
@@ -36,15 +43,13 @@ async def test_list_shows_own_inbox_and_member_projects_only(
     client: httpx.AsyncClient,
     alice: User,
     bob: User,
+    factories: Factories,
     make_project: MakeProject,
-    shared_project: MakeSharedProject,
     make_task: MakeTask,
 ) -> None:
     mine = await make_task(alice)
-    own_project = await make_project(alice)
-    in_own_project = await make_task(alice, project_id=own_project["id"])
-    shared = await shared_project(bob, alice, "viewer")
-    in_shared = await make_task(bob, project_id=shared["id"])
+    _own_project, in_own_project = await factories.project_task(alice)
+    _shared, in_shared = await factories.shared_task(bob, alice, "viewer", author=bob)
     await make_task(bob)  # bob's inbox
     bobs_private = await make_project(bob)
     await make_task(bob, project_id=bobs_private["id"])
@@ -104,10 +109,9 @@ async def test_filter_done(client: httpx.AsyncClient, alice: User, make_task: Ma
 
 
 async def test_filter_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
 ) -> None:
-    project = await make_project(alice)
-    inside = await make_task(alice, project_id=project["id"])
+    project, inside = await factories.project_task(alice)
     await make_task(alice)
 
     listed = await list_all(client, alice, project_id=project["id"])
@@ -116,14 +120,9 @@ async def test_filter_project(
 
 
 async def test_filter_project_as_viewer(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     assert ids(await list_all(client, alice, project_id=project["id"])) == [task["id"]]
 

@@ -6,7 +6,14 @@ import uuid
 
 import httpx
 
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User, list_all
+from tests.support.factories import (
+    Factories,
+    MakeProject,
+    MakeSharedProject,
+    MakeTask,
+    User,
+    list_all,
+)
 from tests.support.http import TASKS, expect, task_url
 
 
@@ -24,10 +31,9 @@ async def test_create_subtask_in_inbox(
 
 
 async def test_create_subtask_in_same_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
+    project, parent = await factories.project_task(alice)
 
     expect(
         await client.post(
@@ -40,10 +46,9 @@ async def test_create_subtask_in_same_project(
 
 
 async def test_subtask_in_inbox_of_project_parent_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
+    _project, parent = await factories.project_task(alice)
 
     expect(
         await client.post(
@@ -92,14 +97,9 @@ async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> 
 
 
 async def test_read_only_parent_is_422(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    parent = await make_task(bob, project_id=project["id"])
+    _project, parent = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     expect(
         await client.post(
@@ -110,14 +110,9 @@ async def test_read_only_parent_is_422(
 
 
 async def test_editor_may_add_subtask_to_a_task_of_another_member(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    parent = await make_task(bob, project_id=project["id"])
+    project, parent = await factories.shared_task(bob, alice, "editor", author=bob)
 
     expect(
         await client.post(
@@ -259,10 +254,9 @@ async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
 
 
 async def test_parent_moved_to_inbox_takes_subtree_along(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
+    project, parent = await factories.project_task(alice)
     child = await make_task(alice, project_id=project["id"], parent_id=parent["id"])
 
     await client.patch(task_url(parent), json={"project_id": None}, headers=alice.headers)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import expect, task_url
 
 
@@ -280,27 +280,17 @@ async def test_weak_or_malformed_if_match_is_412(
 
 
 async def test_viewer_cannot_patch_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     expect(await _patch(client, alice, task, {"title": "mine now"}), 403)
 
 
 async def test_editor_can_patch_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
     response = await _patch(client, alice, task, {"title": "edited"})
 
@@ -309,14 +299,9 @@ async def test_editor_can_patch_task(
 
 
 async def test_non_member_patch_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
     response = await _patch(client, alice, task, {"title": "x"})
 
@@ -401,14 +386,9 @@ async def test_move_into_invisible_project_is_404(
 
 
 async def test_editor_moving_project_task_to_inbox_takes_it_into_own_inbox(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
     moved = await _patch(client, alice, task, {"project_id": None})
 
