@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.owasp.support import operations, unknown_id
-from tests.support.factories import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import Factories, MakeProject, MakeTask, MakeUser, User
 
 # operation_id -> (method, path template, body Mallory sends). Mallory always tries the
 # most damaging thing: renaming, deleting, making herself owner, removing the owner.
@@ -198,15 +198,14 @@ async def test_list_filtered_on_another_users_project_is_answered_like_an_unknow
 )
 async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an_unknown_one(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_task: MakeTask,
+    factories: Factories,
     alice: Victim,
     method: str,
     field: str,
     kind: str,
 ) -> None:
-    mallory = await make_user()
-    own = await make_task(mallory)
+    mallory = await factories.user()
+    own = await factories.task(mallory)
     path = "/api/v1/tasks" if method == "POST" else f"/api/v1/tasks/{own['id']}"
     target = alice.project["id"] if kind == "project" else alice.inbox_task["id"]
 
@@ -223,10 +222,10 @@ async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an
 
 
 async def test_the_default_list_shows_none_of_another_users_tasks(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, alice: Victim
+    client: httpx.AsyncClient, factories: Factories, alice: Victim
 ) -> None:
-    mallory = await make_user()
-    own = await make_task(mallory)
+    mallory = await factories.user()
+    own = await factories.task(mallory)
 
     pages = [
         await client.get("/api/v1/tasks", params=params, headers=mallory.headers)

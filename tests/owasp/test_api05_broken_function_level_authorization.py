@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.owasp.support import unknown_id
-from tests.support.factories import MakeProject, MakeSharedProject, MakeUser, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeUser, User
 from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
@@ -48,17 +48,15 @@ async def _state(client: httpx.AsyncClient, owner: User, project: dict[str, Any]
 )
 async def test_non_owner_cannot_use_owner_functions(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    factories: Factories,
     role: str,
     method: str,
     suffix: str,
     body: dict[str, Any] | None,
 ) -> None:
-    alice, bob, outsider = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    alice, bob, outsider = await factories.user(), await factories.user(), await factories.user()
+    project = await factories.project(alice)
+    await factories.share(alice, project, bob, role)
     before = await _state(client, alice, project)
     path = f"/api/v1/projects/{project['id']}" + suffix.format(owner=alice.id, outsider=outsider.id)
 

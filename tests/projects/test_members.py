@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, User
 from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
@@ -248,16 +248,10 @@ async def test_member_can_leave(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_remove_others(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    carol: User,
-    shared_project: MakeSharedProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, carol: User, factories: Factories, role: str
 ) -> None:
-    project = await shared_project(alice, bob, role)
-    await share(alice, project, carol, "viewer")
+    project = await factories.shared_project(alice, bob, role)
+    await factories.share(alice, project, carol, "viewer")
 
     expect(await client.delete(members_url(project, carol.id), headers=bob.headers), 403)
     assert carol.id in await roles(client, alice, project)
@@ -394,16 +388,12 @@ async def test_member_who_leaves_no_longer_sees_tasks_they_created(
 
 
 async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
-    await make_task(bob, project_id=project["id"])
-    await make_task(alice, project_id=project["id"])
-    inbox = await make_task(bob)
+    project = await factories.shared_project(alice, bob, "editor")
+    await factories.task(bob, project_id=project["id"])
+    await factories.task(alice, project_id=project["id"])
+    inbox = await factories.task(bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
     response = await client.get("/api/v1/tasks", headers=bob.headers)

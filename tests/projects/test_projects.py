@@ -365,15 +365,10 @@ async def test_patch_that_changes_nothing_keeps_updated_at(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_patch_project(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, role: str
 ) -> None:
-    project = await make_project(alice, "Original")
-    await share(alice, project, bob, role)
+    project = await factories.project(alice, "Original")
+    await factories.share(alice, project, bob, role)
 
     expect(
         await client.patch(
@@ -446,10 +441,10 @@ async def test_owner_can_delete_project(
 
 
 async def test_deleting_a_project_removes_its_tasks(
-    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
     project, task = await factories.project_task(alice)
-    subtask = await make_task(alice, project_id=project["id"], parent_id=task["id"])
+    subtask = await factories.task(alice, project_id=project["id"], parent_id=task["id"])
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
     responses = [
@@ -460,10 +455,10 @@ async def test_deleting_a_project_removes_its_tasks(
 
 
 async def test_deleting_a_project_keeps_inbox_tasks(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    inbox = await make_task(alice)
+    project = await factories.project(alice)
+    inbox = await factories.task(alice)
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
     expect(await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers), 200)

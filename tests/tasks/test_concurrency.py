@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.support.factories import MakeProject, MakeTask, User, list_all
+from tests.support.factories import Factories, MakeTask, User, list_all
 from tests.support.http import TASKS, task_url
 
 
@@ -87,10 +87,10 @@ async def test_concurrent_creates_get_distinct_positions(
 
 
 async def test_concurrent_moves_into_a_project_get_distinct_positions(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    tasks = [await make_task(alice) for _ in range(10)]
+    project = await factories.project(alice)
+    tasks = [await factories.task(alice) for _ in range(10)]
 
     responses = await asyncio.gather(
         *(

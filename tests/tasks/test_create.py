@@ -276,11 +276,11 @@ async def test_task_created_by_editor_is_visible_to_project_owner(
 
 
 async def test_positions_in_project_count_every_members_tasks(
-    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
     project, bobs = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    alices = await make_task(alice, project_id=project["id"])
+    alices = await factories.task(alice, project_id=project["id"])
 
     assert alices["position"] > bobs["position"]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from taskhub.kv.cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
-from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeTask, User
 from tests.support.http import TASKS, expect, task_url
 from tests.support.sql import count_statements
 
@@ -195,17 +194,12 @@ async def test_patch_is_visible_to_the_next_get(
 
 
 async def test_list_statement_count_does_not_depend_on_page_size(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    app: FastAPI, client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
+    project = await factories.shared_project(bob, alice, "editor")
     for _ in range(3):
-        await make_task(alice)
-        await make_task(alice, project_id=project["id"])
+        await factories.task(alice)
+        await factories.task(alice, project_id=project["id"])
 
     with count_statements(app) as one_item:
         small = await client.get(TASKS, params={"limit": 1}, headers=alice.headers)
@@ -218,15 +212,11 @@ async def test_list_statement_count_does_not_depend_on_page_size(
 
 
 async def test_project_list_statement_count_does_not_depend_on_page_size(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    app: FastAPI, client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
+    project = await factories.project(alice)
     for _ in range(5):
-        await make_task(alice, project_id=project["id"])
+        await factories.task(alice, project_id=project["id"])
     params = {"project_id": project["id"]}
 
     with count_statements(app) as one_item:
@@ -256,13 +246,13 @@ async def test_member_who_leaves_loses_a_cached_project_task(
 
 
 async def test_new_member_sees_a_cached_project_task(
-    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, share: Any
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
     project, task = await factories.project_task(bob)
     expect(await client.get(task_url(task), headers=bob.headers), 200)
     expect(await client.get(task_url(task), headers=alice.headers), 404)
 
-    await share(bob, project, alice, "viewer")
+    await factories.share(bob, project, alice, "viewer")
     expect(await client.get(task_url(task), headers=alice.headers), 200)
 
 

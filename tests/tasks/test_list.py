@@ -14,7 +14,6 @@ from taskhub.pagination import fingerprint
 from tests.support.factories import (
     Factories,
     MakeProject,
-    MakeSharedProject,
     MakeTask,
     User,
     list_all,
@@ -40,19 +39,14 @@ async def test_empty_list(client: httpx.AsyncClient, alice: User) -> None:
 
 
 async def test_list_shows_own_inbox_and_member_projects_only(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    factories: Factories,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    mine = await make_task(alice)
+    mine = await factories.task(alice)
     _own_project, in_own_project = await factories.project_task(alice)
     _shared, in_shared = await factories.shared_task(bob, alice, "viewer", author=bob)
-    await make_task(bob)  # bob's inbox
-    bobs_private = await make_project(bob)
-    await make_task(bob, project_id=bobs_private["id"])
+    await factories.task(bob)  # bob's inbox
+    bobs_private = await factories.project(bob)
+    await factories.task(bob, project_id=bobs_private["id"])
 
     visible = await list_all(client, alice)
 
@@ -108,11 +102,9 @@ async def test_filter_done(client: httpx.AsyncClient, alice: User, make_task: Ma
     assert ids(await list_all(client, alice, done="false")) == [todo["id"]]
 
 
-async def test_filter_project(
-    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
-) -> None:
+async def test_filter_project(client: httpx.AsyncClient, alice: User, factories: Factories) -> None:
     project, inside = await factories.project_task(alice)
-    await make_task(alice)
+    await factories.task(alice)
 
     listed = await list_all(client, alice, project_id=project["id"])
 
@@ -549,14 +541,10 @@ async def test_list_without_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_former_member_no_longer_lists_project_tasks(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    await make_task(alice, project_id=project["id"])
+    project = await factories.shared_project(bob, alice, "editor")
+    await factories.task(alice, project_id=project["id"])
     expect(
         await client.delete(
             f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers

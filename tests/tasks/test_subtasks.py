@@ -8,8 +8,6 @@ import httpx
 
 from tests.support.factories import (
     Factories,
-    MakeProject,
-    MakeSharedProject,
     MakeTask,
     User,
     list_all,
@@ -59,10 +57,10 @@ async def test_subtask_in_inbox_of_project_parent_is_422(
 
 
 async def test_subtask_in_other_project_than_parent_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    first, second = await make_project(alice, "one"), await make_project(alice, "two")
-    parent = await make_task(alice, project_id=first["id"])
+    first, second = await factories.project(alice, "one"), await factories.project(alice, "two")
+    parent = await factories.task(alice, project_id=first["id"])
 
     expect(
         await client.post(
@@ -181,12 +179,12 @@ async def test_clearing_parent_detaches_subtask(
 
 
 async def test_moving_parent_to_project_moves_its_subtree(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
-    grandchild = await make_task(alice, parent_id=child["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
+    grandchild = await factories.task(alice, parent_id=child["id"])
 
     expect(
         await client.patch(
@@ -203,17 +201,12 @@ async def test_moving_parent_to_project_moves_its_subtree(
 
 
 async def test_moving_parent_between_projects_keeps_subtree_visible_to_new_members(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    private = await make_project(alice)
-    shared = await shared_project(alice, bob, "viewer")
-    parent = await make_task(alice, project_id=private["id"])
-    child = await make_task(alice, project_id=private["id"], parent_id=parent["id"])
+    private = await factories.project(alice)
+    shared = await factories.shared_project(alice, bob, "viewer")
+    parent = await factories.task(alice, project_id=private["id"])
+    child = await factories.task(alice, project_id=private["id"], parent_id=parent["id"])
 
     await client.patch(task_url(parent), json={"project_id": shared["id"]}, headers=alice.headers)
 
@@ -221,11 +214,11 @@ async def test_moving_parent_between_projects_keeps_subtree_visible_to_new_membe
 
 
 async def test_moving_subtask_alone_to_another_project_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
 
     expect(
         await client.patch(
@@ -236,11 +229,11 @@ async def test_moving_subtask_alone_to_another_project_is_422(
 
 
 async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
 
     response = await client.patch(
         task_url(child),
@@ -254,10 +247,10 @@ async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
 
 
 async def test_parent_moved_to_inbox_takes_subtree_along(
-    client: httpx.AsyncClient, alice: User, factories: Factories, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
     project, parent = await factories.project_task(alice)
-    child = await make_task(alice, project_id=project["id"], parent_id=parent["id"])
+    child = await factories.task(alice, project_id=project["id"], parent_id=parent["id"])
 
     await client.patch(task_url(parent), json={"project_id": None}, headers=alice.headers)
 

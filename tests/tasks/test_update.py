@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.factories import Factories, MakeTask, User
 from tests.support.http import expect, task_url
 
 
@@ -333,10 +333,10 @@ async def test_patch_without_token_is_401(
 
 
 async def test_move_inbox_task_into_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    task = await make_task(alice)
+    project = await factories.project(alice)
+    task = await factories.task(alice)
 
     response = await _patch(client, alice, task, {"project_id": project["id"]})
 
@@ -345,11 +345,11 @@ async def test_move_inbox_task_into_project(
 
 
 async def test_moving_task_goes_last_in_target_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    existing = [await make_task(alice, project_id=project["id"]) for _ in range(2)]
-    task = await make_task(alice)
+    project = await factories.project(alice)
+    existing = [await factories.task(alice, project_id=project["id"]) for _ in range(2)]
+    task = await factories.task(alice)
 
     moved = (await _patch(client, alice, task, {"project_id": project["id"]})).json()
 
@@ -357,27 +357,19 @@ async def test_moving_task_goes_last_in_target_project(
 
 
 async def test_move_into_project_where_viewer_is_403(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(alice)
+    project = await factories.shared_project(bob, alice, "viewer")
+    task = await factories.task(alice)
 
     expect(await _patch(client, alice, task, {"project_id": project["id"]}), 403)
 
 
 async def test_move_into_invisible_project_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(alice)
+    project = await factories.project(bob)
+    task = await factories.task(alice)
 
     response = await _patch(client, alice, task, {"project_id": project["id"]})
 
