@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from taskhub.app import create_app
 from taskhub.auth.models import RefreshToken
@@ -42,6 +42,7 @@ from tests.support.factories import register as register_user
 from tests.support.jobs import ALWAYS_FAILS, MARKER_ENV, SLOW_SECONDS_ENV
 from tests.support.processes import Workers
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.tokens import expire_refresh_tokens
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql",
@@ -287,13 +288,7 @@ async def test_the_scheduled_maintenance_task_runs_on_a_worker(
     workers.start()
     async with api(broker.url) as (app, client):
         alice = await register_user(client)
-        async with app.state.db.writer() as session:
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == uuid.UUID(alice.id))
-                .values(expires_at=utcnow() - timedelta(seconds=1))
-            )
-            await session.commit()
+        await expire_refresh_tokens(app.state.db, alice.id)
 
         # What beat sends every hour.
         await asyncio.to_thread(app.state.jobs.celery.send_task, MAINTENANCE)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.support.activity import activity_of
+from tests.support.activity import activity_of, complete_and_wait
 from tests.support.factories import MakeTask, User
 from tests.support.http import expect
 
@@ -56,8 +56,7 @@ async def test_a_message_left_running_by_a_crash_is_run_again(
     alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
-    await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
-    await activity_of(client, alice, task["id"], expected=1)
+    await complete_and_wait(client, alice, task)
     async with app.state.db.writer() as session:
         # Simulate a process that claimed a message and died before finishing it.
         message = await session.scalar(select(OutboxMessage))

@@ -6,7 +6,6 @@ own loop runs the same maintenance at start-up and may get there first.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -20,6 +19,7 @@ from taskhub.jobs.models import JobStatus, OutboxMessage
 from tests.support.activity import activity_of
 from tests.support.factories import MakeTask, MakeUser, User
 from tests.support.http import expect
+from tests.support.tokens import expire_refresh_tokens
 
 
 async def _refresh_token_users(app: FastAPI) -> list[str]:
@@ -39,13 +39,7 @@ async def test_maintenance_purges_expired_refresh_tokens_and_keeps_live_ones(
     app: FastAPI, make_user: MakeUser
 ) -> None:
     expired, live = await make_user(), await make_user()
-    async with app.state.db.writer() as session:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == uuid.UUID(expired.id))
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    await expire_refresh_tokens(app.state.db, expired.id)
 
     await run_maintenance(app.state.db)
 

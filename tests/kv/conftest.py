@@ -15,6 +15,7 @@ import redis
 
 from taskhub.kv.cache import Cache, InMemoryCache, RedisCache
 from taskhub.kv.limits import RedisRateLimiter
+from taskhub.kv.redis_client import GuardedRedis
 from taskhub.limits import InMemoryRateLimiter, RateLimiter
 from tests.support.env import REDIS_URL, missing
 from tests.support.kv import Instances
@@ -51,20 +52,24 @@ async def instances(redis_url: str, prefix: str) -> AsyncIterator[Instances]:
     await opened.aclose()
 
 
+def _on_redis(request: pytest.FixtureRequest) -> GuardedRedis | None:
+    """The Redis client for the "redis" variant of a fixture, None for "memory"."""
+    if request.param == "memory":
+        return None
+    instances: Instances = request.getfixturevalue("instances")
+    return instances.new()
+
+
 @pytest.fixture(params=["memory", "redis"])
 def cache(request: pytest.FixtureRequest, prefix: str) -> Cache:
-    if request.param == "memory":
-        return InMemoryCache()
-    instances: Instances = request.getfixturevalue("instances")
-    return RedisCache(instances.new(), prefix=prefix)
+    guarded = _on_redis(request)
+    return InMemoryCache() if guarded is None else RedisCache(guarded, prefix=prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])
 def limiter(request: pytest.FixtureRequest, prefix: str) -> RateLimiter:
-    if request.param == "memory":
-        return InMemoryRateLimiter()
-    instances: Instances = request.getfixturevalue("instances")
-    return RedisRateLimiter(instances.new(), prefix=prefix)
+    guarded = _on_redis(request)
+    return InMemoryRateLimiter() if guarded is None else RedisRateLimiter(guarded, prefix=prefix)
 
 
 @pytest.fixture

@@ -81,21 +81,12 @@ async def test_readyz_is_200_when_configured_redis_and_broker_answer(
     assert response.status_code == 200, response.text
 
 
-async def test_readyz_is_503_naming_redis_when_it_is_unreachable(
-    settings: Settings, tmp_path: Path
+@pytest.mark.parametrize(("setting", "named"), [("redis_url", "redis"), ("broker_url", "broker")])
+async def test_readyz_is_503_naming_the_unreachable_dependency(
+    settings: Settings, tmp_path: Path, setting: str, named: str
 ) -> None:
-    async with _client_with(settings, tmp_path, redis_url=DEAD_REDIS) as client:
+    async with _client_with(settings, tmp_path, **{setting: DEAD_REDIS}) as client:
         response = await client.get("/readyz")
 
     assert response.status_code == 503, response.text
-    assert response.json()["failing"] == ["redis"]
-
-
-async def test_readyz_is_503_naming_the_broker_when_it_is_unreachable(
-    settings: Settings, tmp_path: Path
-) -> None:
-    async with _client_with(settings, tmp_path, broker_url=DEAD_REDIS) as client:
-        response = await client.get("/readyz")
-
-    assert response.status_code == 503, response.text
-    assert response.json()["failing"] == ["broker"]
+    assert response.json()["failing"] == [named]
