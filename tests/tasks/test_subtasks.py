@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 
@@ -15,14 +16,25 @@ from tests.support.factories import (
 from tests.support.http import TASKS, expect, task_url
 
 
+async def _child(
+    client: httpx.AsyncClient,
+    user: User,
+    parent: dict[str, Any],
+    project: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """POST a subtask "child" of `parent` (in `project`, if given) as `user`."""
+    body: dict[str, Any] = {"title": "child", "parent_id": parent["id"]}
+    if project is not None:
+        body["project_id"] = project["id"]
+    return await client.post(TASKS, json=body, headers=user.headers)
+
+
 async def test_create_subtask_in_inbox(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     parent = await make_task(alice)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-    )
+    response = await _child(client, alice, parent)
 
     assert response.status_code == 201, response.text
     assert response.json()["parent_id"] == parent["id"]
@@ -34,11 +46,7 @@ async def test_create_subtask_in_same_project(
     project, parent = await factories.project_task(alice)
 
     expect(
-        await client.post(
-            TASKS,
-            json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
-            headers=alice.headers,
-        ),
+        await _child(client, alice, parent, project),
         201,
     )
 
@@ -49,9 +57,7 @@ async def test_subtask_in_inbox_of_project_parent_is_422(
     _project, parent = await factories.project_task(alice)
 
     expect(
-        await client.post(
-            TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-        ),
+        await _child(client, alice, parent),
         422,
     )
 
@@ -63,11 +69,7 @@ async def test_subtask_in_other_project_than_parent_is_422(
     parent = await factories.task(alice, project_id=first["id"])
 
     expect(
-        await client.post(
-            TASKS,
-            json={"title": "child", "parent_id": parent["id"], "project_id": second["id"]},
-            headers=alice.headers,
-        ),
+        await _child(client, alice, parent, second),
         422,
     )
 
@@ -77,9 +79,7 @@ async def test_parent_of_another_user_is_404_like_an_unknown_one(
 ) -> None:
     parent = await make_task(bob)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-    )
+    response = await _child(client, alice, parent)
 
     assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Task not found"}
@@ -100,9 +100,7 @@ async def test_read_only_parent_is_422(
     _project, parent = await factories.shared_task(bob, alice, "viewer", author=bob)
 
     expect(
-        await client.post(
-            TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-        ),
+        await _child(client, alice, parent),
         422,
     )
 
@@ -113,11 +111,7 @@ async def test_editor_may_add_subtask_to_a_task_of_another_member(
     project, parent = await factories.shared_task(bob, alice, "editor", author=bob)
 
     expect(
-        await client.post(
-            TASKS,
-            json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
-            headers=alice.headers,
-        ),
+        await _child(client, alice, parent, project),
         201,
     )
 
