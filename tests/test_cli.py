@@ -205,9 +205,12 @@ async def test_serve_drains_an_in_flight_write_then_exits_0_on_sigterm(
 
     assert response.status_code == 201, response.text
     assert code == 0
-    kept = await client.get(f"/api/v1/tasks/{response.json()['id']}", headers=headers)
-    assert kept.status_code == 200, kept.text
-    assert kept.json()["title"] == "written while draining"
+    assert (
+        expect(await client.get(f"/api/v1/tasks/{response.json()['id']}", headers=headers), 200)[
+            "title"
+        ]
+        == "written while draining"
+    )
 
 
 async def _until_logged(server: Server, text: str, timeout: float = 10.0) -> None:

@@ -211,10 +211,7 @@ async def test_malformed_json_is_422_in_fastapi_shape(
 async def test_a_body_not_utf8_or_not_an_object_is_422(
     client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    response = await _post_task(client, alice, body)
-
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"][0] == "body"
+    assert expect(await _post_task(client, alice, body), 422)["detail"][0]["loc"][0] == "body"
 
 
 async def test_wrong_top_level_type_on_an_anonymous_route_is_422(

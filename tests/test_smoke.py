@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.support.factories import MakeTask, User
+from tests.support.http import expect
 
 
 async def test_create_then_get_task(
@@ -24,7 +25,6 @@ async def test_other_user_gets_404(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }

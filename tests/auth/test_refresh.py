@@ -37,10 +37,10 @@ async def test_refresh_returns_a_new_token_pair(client: httpx.AsyncClient, alice
 async def test_refreshed_access_token_authenticates(client: httpx.AsyncClient, alice: User) -> None:
     access = (await refresh(client, alice.refresh_token)).json()["access_token"]
 
-    response = await client.get(ME, headers={"Authorization": f"Bearer {access}"})
-
-    assert response.status_code == 200, response.text
-    assert response.json()["id"] == alice.id
+    assert (
+        expect(await client.get(ME, headers={"Authorization": f"Bearer {access}"}), 200)["id"]
+        == alice.id
+    )
 
 
 async def test_refreshed_refresh_token_can_be_rotated_again(

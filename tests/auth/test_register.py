@@ -32,19 +32,24 @@ async def test_register_returns_the_user_without_secrets(client: httpx.AsyncClie
 
 
 async def test_register_display_name_defaults_to_empty(client: httpx.AsyncClient) -> None:
-    response = await client.post(REGISTER, json={"email": "a@example.com", "password": PASSWORD})
-
-    assert response.status_code == 201, response.text
-    assert response.json()["display_name"] == ""
+    assert (
+        expect(
+            await client.post(REGISTER, json={"email": "a@example.com", "password": PASSWORD}), 201
+        )["display_name"]
+        == ""
+    )
 
 
 async def test_register_stores_email_lower_cased(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        REGISTER, json={"email": "Alice.Smith@Example.COM", "password": PASSWORD}
+    assert (
+        expect(
+            await client.post(
+                REGISTER, json={"email": "Alice.Smith@Example.COM", "password": PASSWORD}
+            ),
+            201,
+        )["email"]
+        == "alice.smith@example.com"
     )
-
-    assert response.status_code == 201, response.text
-    assert response.json()["email"] == "alice.smith@example.com"
 
 
 async def test_registered_email_logs_in_with_any_case(client: httpx.AsyncClient) -> None:
@@ -63,12 +68,12 @@ async def test_register_duplicate_email_is_409(client: httpx.AsyncClient) -> Non
         await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD}), 201
     )
 
-    response = await client.post(
-        REGISTER, json={"email": "dup@example.com", "password": "another password"}
-    )
-
-    assert response.status_code == 409, response.text
-    assert response.json() == {"detail": "Email already registered"}
+    assert expect(
+        await client.post(
+            REGISTER, json={"email": "dup@example.com", "password": "another password"}
+        ),
+        409,
+    ) == {"detail": "Email already registered"}
 
 
 async def test_register_duplicate_email_in_other_case_is_409(client: httpx.AsyncClient) -> None:

@@ -35,10 +35,12 @@ async def test_login_returns_a_bearer_token_pair(client: httpx.AsyncClient, alic
 async def test_login_access_token_authenticates(client: httpx.AsyncClient, alice: User) -> None:
     token = (await login(client, alice.email, PASSWORD)).json()["access_token"]
 
-    response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
-
-    assert response.status_code == 200, response.text
-    assert response.json()["id"] == alice.id
+    assert (
+        expect(
+            await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}), 200
+        )["id"]
+        == alice.id
+    )
 
 
 async def test_login_accepts_grant_type_password(client: httpx.AsyncClient, alice: User) -> None:

@@ -85,10 +85,11 @@ async def test_owner_adds_a_member(
 ) -> None:
     project = await make_project(alice)
 
-    response = await put_role(client, project, bob, "viewer", by=alice)
-
-    assert response.status_code == 200, response.text
-    assert response.json() == {"user_id": bob.id, "email": bob.email, "role": "viewer"}
+    assert expect(await put_role(client, project, bob, "viewer", by=alice), 200) == {
+        "user_id": bob.id,
+        "email": bob.email,
+        "role": "viewer",
+    }
 
 
 async def test_added_member_sees_the_project(

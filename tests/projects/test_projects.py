@@ -57,10 +57,10 @@ async def test_created_project_is_found_at_its_location(
 ) -> None:
     created = await client.post(PROJECTS, json={"name": "Garden"}, headers=alice.headers)
 
-    response = await client.get(created.headers["location"], headers=alice.headers)
-
-    assert response.status_code == 200, response.text
-    assert response.json() == created.json()
+    assert (
+        expect(await client.get(created.headers["location"], headers=alice.headers), 200)
+        == created.json()
+    )
 
 
 async def test_create_project_description_defaults_to_empty(
@@ -125,10 +125,10 @@ async def test_list_projects_shows_only_mine(
     mine = await make_project(alice, "Mine")
     await make_project(bob, "Bob's")
 
-    response = await client.get(PROJECTS, headers=alice.headers)
-
-    assert response.status_code == 200, response.text
-    assert response.json() == {"items": [mine], "next_cursor": None}
+    assert expect(await client.get(PROJECTS, headers=alice.headers), 200) == {
+        "items": [mine],
+        "next_cursor": None,
+    }
 
 
 async def test_list_projects_shows_shared_ones_with_my_role(
@@ -288,10 +288,10 @@ async def test_any_member_can_get_project_with_their_role(
 ) -> None:
     project = await shared_project(alice, bob, role)
 
-    response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 200, response.text
-    assert response.json()["role"] == role
+    assert (
+        expect(await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), 200)["role"]
+        == role
+    )
 
 
 async def test_non_member_gets_404_for_a_project(
@@ -299,20 +299,18 @@ async def test_non_member_gets_404_for_a_project(
 ) -> None:
     project = await make_project(alice)
 
-    response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), 404) == {
+        "detail": "Project not found"
+    }
 
 
 @pytest.mark.parametrize("project_id", ["not-a-uuid", "123", str(uuid.uuid4())])
 async def test_get_unknown_or_malformed_project_id_is_404(
     client: httpx.AsyncClient, alice: User, project_id: str
 ) -> None:
-    response = await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers), 404) == {
+        "detail": "Project not found"
+    }
 
 
 # -- patch -----------------------------------------------------------------------------

@@ -49,10 +49,10 @@ async def test_create_answers_location_and_etag(client: httpx.AsyncClient, alice
 async def test_location_points_at_the_created_task(client: httpx.AsyncClient, alice: User) -> None:
     created = await _create(client, alice, {"title": "Buy milk"})
 
-    fetched = await client.get(created.headers["location"], headers=alice.headers)
-
-    assert fetched.status_code == 200, fetched.text
-    assert fetched.json() == created.json()
+    assert (
+        expect(await client.get(created.headers["location"], headers=alice.headers), 200)
+        == created.json()
+    )
 
 
 async def test_create_stores_every_field_sent(client: httpx.AsyncClient, alice: User) -> None:
@@ -111,19 +111,16 @@ async def test_labels_drop_duplicates_keeping_order(client: httpx.AsyncClient, a
 async def test_twenty_labels_are_accepted(client: httpx.AsyncClient, alice: User) -> None:
     labels = [f"l{i}" for i in range(20)]
 
-    response = await _create(client, alice, {"title": "t", "labels": labels})
-
-    assert response.status_code == 201, response.text
-    assert response.json()["labels"] == labels
+    assert (
+        expect(await _create(client, alice, {"title": "t", "labels": labels}), 201)["labels"]
+        == labels
+    )
 
 
 async def test_boundary_lengths_are_accepted(client: httpx.AsyncClient, alice: User) -> None:
     body = {"title": "x" * 200, "description": "d" * 20_000, "labels": ["l" * 50, "m"]}
 
-    response = await _create(client, alice, body)
-
-    assert response.status_code == 201, response.text
-    assert response.json()["title"] == "x" * 200
+    assert expect(await _create(client, alice, body), 201)["title"] == "x" * 200
 
 
 async def test_new_tasks_go_last(
@@ -230,10 +227,9 @@ async def test_create_without_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_in_unknown_project_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())})
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(
+        await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())}), 404
+    ) == {"detail": "Project not found"}
 
 
 async def test_create_in_someone_elses_project_is_404(
@@ -241,10 +237,9 @@ async def test_create_in_someone_elses_project_is_404(
 ) -> None:
     project = await make_project(bob)
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(
+        await _create(client, alice, {"title": "t", "project_id": project["id"]}), 404
+    ) == {"detail": "Project not found"}
 
 
 async def test_viewer_cannot_create_task_in_project(
@@ -260,10 +255,12 @@ async def test_editor_creates_task_in_project(
 ) -> None:
     project = await shared_project(bob, alice, "editor")
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 201, response.text
-    assert response.json()["project_id"] == project["id"]
+    assert (
+        expect(await _create(client, alice, {"title": "t", "project_id": project["id"]}), 201)[
+            "project_id"
+        ]
+        == project["id"]
+    )
 
 
 async def test_task_created_by_editor_is_visible_to_project_owner(
@@ -286,10 +283,9 @@ async def test_positions_in_project_count_every_members_tasks(
 
 
 async def test_explicit_position_is_kept(client: httpx.AsyncClient, alice: User) -> None:
-    response = await _create(client, alice, {"title": "t", "position": 42})
-
-    assert response.status_code == 201, response.text
-    assert response.json()["position"] == 42
+    assert (
+        expect(await _create(client, alice, {"title": "t", "position": 42}), 201)["position"] == 42
+    )
 
 
 async def test_lone_surrogate_in_title_is_422(client: httpx.AsyncClient, alice: User) -> None:

@@ -20,9 +20,9 @@ async def test_delete_answers_204_then_404(
 
     assert deleted.status_code == 204, deleted.text
     assert deleted.content == b""
-    gone = await client.get(task_url(task), headers=alice.headers)
-    assert gone.status_code == 404, gone.text
-    assert gone.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_deleting_twice_is_404(
@@ -143,10 +143,9 @@ async def test_deleting_another_users_inbox_task_is_404(
 async def test_delete_unknown_or_invalid_id_is_404(
     client: httpx.AsyncClient, alice: User, task_id: str
 ) -> None:
-    response = await client.delete(task_url(task_id), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.delete(task_url(task_id), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_delete_without_token_is_401(

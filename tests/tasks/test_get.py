@@ -44,17 +44,15 @@ async def test_other_users_task_is_404(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_unknown_task_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.get(task_url(str(uuid.uuid4())), headers=alice.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(str(uuid.uuid4())), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_invalid_uuid_is_answered_like_an_unknown_task(
@@ -95,10 +93,7 @@ async def test_project_viewer_sees_project_task(
 ) -> None:
     _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 200, response.text
-    assert response.json()["id"] == task["id"]
+    assert expect(await client.get(task_url(task), headers=alice.headers), 200)["id"] == task["id"]
 
 
 async def test_former_member_no_longer_sees_the_tasks_they_created(
@@ -174,10 +169,9 @@ async def test_cached_task_is_not_served_to_another_user(
     task = await make_task(alice)
     expect(await client.get(task_url(task), headers=alice.headers), 200)
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_patch_is_visible_to_the_next_get(

@@ -32,10 +32,7 @@ async def _list(client: httpx.AsyncClient, user: User, **params: Any) -> httpx.R
 
 
 async def test_empty_list(client: httpx.AsyncClient, alice: User) -> None:
-    response = await _list(client, alice)
-
-    assert response.status_code == 200, response.text
-    assert response.json() == {"items": [], "next_cursor": None}
+    assert expect(await _list(client, alice), 200) == {"items": [], "next_cursor": None}
 
 
 async def test_list_shows_own_inbox_and_member_projects_only(
@@ -129,10 +126,9 @@ async def test_filter_by_project_i_cannot_see_is_404(
         "malformed": "not-a-uuid",
     }[kind]
 
-    response = await _list(client, alice, project_id=project_id)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await _list(client, alice, project_id=project_id), 404) == {
+        "detail": "Project not found"
+    }
 
 
 async def test_filter_label(client: httpx.AsyncClient, alice: User, make_task: MakeTask) -> None:

@@ -34,10 +34,7 @@ async def test_create_subtask_in_inbox(
 ) -> None:
     parent = await make_task(alice)
 
-    response = await _child(client, alice, parent)
-
-    assert response.status_code == 201, response.text
-    assert response.json()["parent_id"] == parent["id"]
+    assert expect(await _child(client, alice, parent), 201)["parent_id"] == parent["id"]
 
 
 async def test_create_subtask_in_same_project(
@@ -79,10 +76,7 @@ async def test_parent_of_another_user_is_404_like_an_unknown_one(
 ) -> None:
     parent = await make_task(bob)
 
-    response = await _child(client, alice, parent)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await _child(client, alice, parent), 404) == {"detail": "Task not found"}
 
 
 async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> None:
@@ -154,10 +148,12 @@ async def test_reparenting_within_a_tree_without_cycle_succeeds(
     b = await make_task(alice, parent_id=a["id"])
     c = await make_task(alice, parent_id=b["id"])
 
-    response = await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers)
-
-    assert response.status_code == 200, response.text
-    assert response.json()["parent_id"] == a["id"]
+    assert (
+        expect(
+            await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers), 200
+        )["parent_id"]
+        == a["id"]
+    )
 
 
 async def test_clearing_parent_detaches_subtask(

@@ -215,10 +215,10 @@ async def test_if_match_with_current_version_succeeds(
 ) -> None:
     task = await make_task(alice)
 
-    response = await _patch(client, alice, task, {"title": "new"}, if_match='"1"')
-
-    assert response.status_code == 200, response.text
-    assert response.json()["version"] == 2
+    assert (
+        expect(await _patch(client, alice, task, {"title": "new"}, if_match='"1"'), 200)["version"]
+        == 2
+    )
 
 
 async def test_if_match_with_stale_version_is_412(
@@ -246,10 +246,10 @@ async def test_if_match_star_matches_any_version(
     task = await make_task(alice)
     await _patch(client, alice, task, {"title": "v2"})
 
-    response = await _patch(client, alice, task, {"title": "v3"}, if_match="*")
-
-    assert response.status_code == 200, response.text
-    assert response.json()["version"] == 3
+    assert (
+        expect(await _patch(client, alice, task, {"title": "v3"}, if_match="*"), 200)["version"]
+        == 3
+    )
 
 
 async def test_if_match_list_containing_current_version_succeeds(
@@ -292,10 +292,7 @@ async def test_editor_can_patch_task(
 ) -> None:
     _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    response = await _patch(client, alice, task, {"title": "edited"})
-
-    assert response.status_code == 200, response.text
-    assert response.json()["title"] == "edited"
+    assert expect(await _patch(client, alice, task, {"title": "edited"}), 200)["title"] == "edited"
 
 
 async def test_non_member_patch_is_404(
@@ -303,10 +300,9 @@ async def test_non_member_patch_is_404(
 ) -> None:
     _project, task = await factories.project_task(bob)
 
-    response = await _patch(client, alice, task, {"title": "x"})
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await _patch(client, alice, task, {"title": "x"}), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_patching_another_users_inbox_task_is_404(
@@ -318,10 +314,9 @@ async def test_patching_another_users_inbox_task_is_404(
 
 
 async def test_patch_invalid_uuid_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers)
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(
+        await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers), 404
+    ) == {"detail": "Task not found"}
 
 
 async def test_patch_without_token_is_401(
@@ -338,10 +333,10 @@ async def test_move_inbox_task_into_project(
     project = await factories.project(alice)
     task = await factories.task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 200, response.text
-    assert response.json()["project_id"] == project["id"]
+    assert (
+        expect(await _patch(client, alice, task, {"project_id": project["id"]}), 200)["project_id"]
+        == project["id"]
+    )
 
 
 async def test_moving_task_goes_last_in_target_project(
@@ -371,10 +366,9 @@ async def test_move_into_invisible_project_is_404(
     project = await factories.project(bob)
     task = await factories.task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 404, response.text
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await _patch(client, alice, task, {"project_id": project["id"]}), 404) == {
+        "detail": "Project not found"
+    }
 
 
 async def test_editor_moving_project_task_to_inbox_takes_it_into_own_inbox(
