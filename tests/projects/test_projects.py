@@ -161,28 +161,17 @@ async def test_list_projects_pages_through_every_project_once(
     assert len(items) == 5
 
 
-async def test_list_projects_first_page_has_a_cursor_when_more_remain(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject
+@pytest.mark.parametrize(("projects", "more"), [(3, True), (2, False)], ids=["more", "exact-fit"])
+async def test_list_projects_first_page_has_a_cursor_only_when_more_remain(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, projects: int, more: bool
 ) -> None:
-    for i in range(3):
+    for i in range(projects):
         await make_project(alice, f"p{i}")
 
-    response = await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)
+    page = expect(await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers), 200)
 
-    page = response.json()
     assert len(page["items"]) == 2
-    assert isinstance(page["next_cursor"], str)
-
-
-async def test_list_projects_exact_fit_has_no_cursor(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject
-) -> None:
-    for i in range(2):
-        await make_project(alice, f"p{i}")
-
-    response = await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)
-
-    assert response.json()["next_cursor"] is None
+    assert (page["next_cursor"] is not None) is more
 
 
 async def test_paging_while_projects_are_created_neither_repeats_nor_skips(

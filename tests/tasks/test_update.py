@@ -210,15 +210,20 @@ async def test_invalid_patch_is_422_and_changes_nothing(
     assert (await client.get(task_url(task), headers=alice.headers)).json() == task
 
 
-async def test_if_match_with_current_version_succeeds(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+@pytest.mark.parametrize(
+    ("earlier_patches", "if_match"),
+    [(0, '"1"'), (1, "*"), (0, '"7", "1"')],
+    ids=["current-version", "star-any-version", "list-with-current"],
+)
+async def test_if_match_naming_the_current_version_succeeds(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, earlier_patches: int, if_match: str
 ) -> None:
     task = await make_task(alice)
+    for n in range(earlier_patches):
+        expect(await _patch(client, alice, task, {"title": f"v{n + 2}"}), 200)
 
-    assert (
-        expect(await _patch(client, alice, task, {"title": "new"}, if_match='"1"'), 200)["version"]
-        == 2
-    )
+    patched = expect(await _patch(client, alice, task, {"title": "new"}, if_match=if_match), 200)
+    assert patched["version"] == earlier_patches + 2
 
 
 async def test_if_match_with_stale_version_is_412(
@@ -238,26 +243,6 @@ async def test_if_match_stale_is_412_even_for_a_no_op(
     await _patch(client, alice, task, {"priority": 3})
 
     expect(await _patch(client, alice, task, {"title": "same"}, if_match='"1"'), 412)
-
-
-async def test_if_match_star_matches_any_version(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
-) -> None:
-    task = await make_task(alice)
-    await _patch(client, alice, task, {"title": "v2"})
-
-    assert (
-        expect(await _patch(client, alice, task, {"title": "v3"}, if_match="*"), 200)["version"]
-        == 3
-    )
-
-
-async def test_if_match_list_containing_current_version_succeeds(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
-) -> None:
-    task = await make_task(alice)
-
-    expect(await _patch(client, alice, task, {"title": "new"}, if_match='"7", "1"'), 200)
 
 
 @pytest.mark.parametrize(
