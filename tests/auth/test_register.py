@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.contract import assert_public_user
 from tests.support.factories import PASSWORD
 from tests.support.http import expect
 
@@ -23,11 +23,7 @@ async def test_register_returns_the_user_without_secrets(client: httpx.AsyncClie
     )
 
     assert response.status_code == 201, response.text
-    body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at"}
-    assert body["email"] == "alice@example.com"
-    assert body["display_name"] == "Alice"
-    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert_public_user(response.json(), "alice@example.com", "Alice")
     assert PASSWORD not in response.text
 
 

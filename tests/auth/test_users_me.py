@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
 
+from tests.support.contract import assert_public_user
 from tests.support.factories import PASSWORD, User
 
 ME = "/api/v1/users/me"
@@ -24,11 +23,7 @@ async def test_me_returns_the_caller(client: httpx.AsyncClient) -> None:
     response = await client.get(ME, headers=headers)
 
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at"}
-    assert body["email"] == "me@example.com"
-    assert body["display_name"] == "Me"
-    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert_public_user(response.json(), "me@example.com", "Me")
 
 
 async def test_me_answers_for_the_token_holder_only(
