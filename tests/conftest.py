@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 from fastapi import FastAPI
 
@@ -25,6 +26,11 @@ from tests.support.app import build_settings, empty_tables, make_client, running
 from tests.support.databases import fresh_postgres_database, migrate
 from tests.support.env import BACKEND, IN_CI, PG_ADMIN_DSN
 from tests.support.factories import Factories, User
+
+# No per-example deadline: on a shared 2-core machine a slow example is not a failure
+# (speed belongs in `make bench`), and a deadline hit there made property tests flaky.
+hypothesis.settings.register_profile("taskhub", deadline=None)
+hypothesis.settings.load_profile("taskhub")
 
 
 def pytest_report_header() -> str:
