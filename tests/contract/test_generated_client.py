@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.contract.conftest import PACKAGE
+from tests.support.contract import GENERATED_CLIENT_PACKAGE as PACKAGE
 from tests.support.factories import PASSWORD, MakeUser
 
 BASE_URL = "http://testserver"

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+# The import name of the client openapi-python-client generates from the app's schema.
+GENERATED_CLIENT_PACKAGE = "taskhub_generated_client"
+
 # Every field of a Task in an answer (SPEC §4), nothing more.
 _TASK = "id title description done priority due_at labels project_id parent_id position"
 _STAMPS = "created_at updated_at completed_at version"
@@ -19,4 +22,4 @@ def assert_public_user(body: dict[str, Any], email: str, display_name: str) -> N
     assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
 
 
-__all__ = ["TASK_FIELDS", "assert_public_user"]
+__all__ = ["GENERATED_CLIENT_PACKAGE", "TASK_FIELDS", "assert_public_user"]
