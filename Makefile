@@ -75,7 +75,7 @@ $(CODEGEN):
 codegen: $(CODEGEN)
 
 fuzz: install ## schemathesis against the live server, SQLite then PostgreSQL
-	$(BIN)/python fuzz/run.py
+	$(BIN)/python -m fuzz.run
 
 # wrk (Debian) drives the load; matplotlib (the `bench` extra) draws the plots.
 bench-deps: install

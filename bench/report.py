@@ -110,14 +110,22 @@ def targets(result: dict[str, Any], other_scale: dict[str, Any] | None) -> list[
         checks.append({"target": name, "measured": measured, "ok": ok})
 
     base = "pg"
-    get = _row(rows, base, "get", 64)
-    if get:
-        add(
-            "GET one: ≤ 0.35 ms server CPU/req",
-            f"{get['server_cpu_ms']:.3f} ms",
-            get["server_cpu_ms"] <= 0.35,
-        )
-        add("GET one: ≥ 4,000 req/s (quiet machine)", f"{get['rps']:,.0f}", get["rps"] >= 4000)
+
+    def speed(scenario: str, cpu_label: str, cpu_ms: float, rps_label: str, rps: int) -> None:
+        """The CPU-per-request and throughput targets of one scenario at 64 connections."""
+        row = _row(rows, base, scenario, 64)
+        if row:
+            cpu = row["server_cpu_ms"]
+            add(cpu_label, f"{cpu:.3f} ms", cpu <= cpu_ms)
+            add(rps_label, f"{row['rps']:,.0f}", row["rps"] >= rps)
+
+    speed(
+        "get",
+        "GET one: ≤ 0.35 ms server CPU/req",
+        0.35,
+        "GET one: ≥ 4,000 req/s (quiet machine)",
+        4000,
+    )
     if "get" in sql:
         stmts = sql["get"]["statements_per_request"]
         add(
@@ -127,14 +135,7 @@ def targets(result: dict[str, Any], other_scale: dict[str, Any] | None) -> list[
         )
         auth = sum(p for s, p in sql["get"]["top"] if " users" in s.lower())
         add("GET one: no SQL for authentication (users table)", f"{auth:.2f}/req", auth == 0)
-    lst = _row(rows, base, "list", 64)
-    if lst:
-        add(
-            "list first page: ≤ 0.6 ms CPU/req",
-            f"{lst['server_cpu_ms']:.3f} ms",
-            lst["server_cpu_ms"] <= 0.6,
-        )
-        add("list first page: ≥ 2,500 req/s", f"{lst['rps']:,.0f}", lst["rps"] >= 2500)
+    speed("list", "list first page: ≤ 0.6 ms CPU/req", 0.6, "list first page: ≥ 2,500 req/s", 2500)
     if "list" in sql:
         data = sql["list"]
         counts = any("count(" in s.lower() for s, _ in data["top"])
@@ -144,14 +145,7 @@ def targets(result: dict[str, Any], other_scale: dict[str, Any] | None) -> list[
             f"{data['statements_per_request']:.2f} stmts",
             ok,
         )
-    create = _row(rows, base, "create", 64)
-    if create:
-        add(
-            "create: ≤ 0.6 ms CPU/req",
-            f"{create['server_cpu_ms']:.3f} ms",
-            create["server_cpu_ms"] <= 0.6,
-        )
-        add("create: ≥ 2,500 req/s", f"{create['rps']:,.0f}", create["rps"] >= 2500)
+    speed("create", "create: ≤ 0.6 ms CPU/req", 0.6, "create: ≥ 2,500 req/s", 2500)
     if "create" in sql:
         tx = sql["create"]["transactions_per_request"]
         add("create: one transaction", f"{tx:.2f} tx/req", abs(tx - 1) < 0.01)

@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,12 +23,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
+from tests.support import servers
+from tests.support.databases import admin_execute, asyncpg_dsn, fresh_postgres_database
+from tests.support.env import PG_ADMIN_DSN
+from tests.support.ports import free_port
 
-SHARED_PG_DSN = os.environ.get(
-    "TASKHUB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 START_TIMEOUT = 60.0
 OUTBOX_QUERY = "SELECT payload, status FROM outbox WHERE job = 'task.activity'"
@@ -37,13 +37,6 @@ OUTBOX_QUERY = "SELECT payload, status FROM outbox WHERE job = 'task.activity'"
 
 class FaultSetupError(RuntimeError):
     """The scenario could not be set up (not a finding about taskhub)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def poll_until(condition: Callable[[], bool], within: float, every: float = 0.05) -> bool:
@@ -67,19 +60,7 @@ def tail(path: Path, lines: int = 40) -> str:
 
 def server_env(database_url: str | None, data_dir: Path, secret: str) -> dict[str, str]:
     """The environment of a fault-test server: ours only, none of the caller's TASKHUB_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHUB_")}
-    env.update(
-        TASKHUB_SECRET_KEY=secret,
-        TASKHUB_DATA_DIR=str(data_dir),
-        TASKHUB_RATE_LIMIT_PER_MINUTE="0",
-        TASKHUB_ARGON2_MEMORY_KIB="1024",
-        TASKHUB_ARGON2_TIME_COST="1",
-        TASKHUB_ACCESS_LOG="false",
-        PYTHONUNBUFFERED="1",
-    )
-    if database_url is not None:
-        env["TASKHUB_DATABASE_URL"] = database_url
-    return env
+    return servers.server_env(data_dir, secret, database_url, PYTHONUNBUFFERED="1")
 
 
 def new_secret() -> str:
@@ -190,24 +171,12 @@ class ApiServer:
 @asynccontextmanager
 async def shared_pg_database() -> AsyncIterator[str]:
     """A fresh database on the shared PostgreSQL server (dropped afterwards)."""
-    name = f"taskhub_faults_{secrets.token_hex(6)}"
     try:
-        admin = await asyncpg.connect(SHARED_PG_DSN, timeout=10)
+        await admin_execute("SELECT 1")
     except (OSError, asyncpg.PostgresError) as exc:
-        raise FaultSetupError(f"shared PostgreSQL {SHARED_PG_DSN} unreachable: {exc}") from exc
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = SHARED_PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin = await asyncpg.connect(SHARED_PG_DSN, timeout=10)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        raise FaultSetupError(f"shared PostgreSQL {PG_ADMIN_DSN} unreachable: {exc}") from exc
+    async with fresh_postgres_database("taskhub_faults") as url:
+        yield url
 
 
 def _outbox_sqlite(path: Path) -> list[tuple[str, str]]:
@@ -223,7 +192,7 @@ async def activity_jobs(database_url: str | None, data_dir: Path) -> list[tuple[
     """
     if database_url is None:
         return await asyncio.to_thread(_outbox_sqlite, data_dir / "taskhub.db")
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", "", 1), timeout=10)
+    conn = await asyncpg.connect(asyncpg_dsn(database_url), timeout=10)
     try:
         return [(row[0], row[1]) for row in await conn.fetch(OUTBOX_QUERY)]
     finally:

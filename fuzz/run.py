@@ -7,20 +7,18 @@ then `schemathesis run` with every check, every phase (examples, coverage, fuzzi
 stateful), a fixed seed and a bounded number of examples per operation. Exits non-zero
 if any backend fails; the server is always stopped.
 
-    .venv/bin/python fuzz/run.py [--backend sqlite|postgresql|all] [--max-examples N]
+    .venv/bin/python -m fuzz.run [--backend sqlite|postgresql|all] [--max-examples N]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,15 +26,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
+from tests.support import servers
+from tests.support.databases import fresh_postgres_database_sync
+from tests.support.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 CONFIG = HERE / "schemathesis.toml"
-PG_ADMIN_DSN = os.environ.get(
-    "TASKHUB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 PASSWORD = "fuzz-password-" + "x" * 16
 USERS = ("alice", "bob")
 # The user alice adds to and removes from her projects. Not bob: a member legitimately
@@ -46,43 +43,8 @@ SUMMARY = re.compile(r"^=+ .* in [\d.]+s =+$")
 CASES = re.compile(r"^\d+ generated, ")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHUB_")}
-    env.update(
-        TASKHUB_DATABASE_URL=database_url,
-        TASKHUB_SECRET_KEY=secrets.token_urlsafe(36)[:48],
-        TASKHUB_DATA_DIR=str(data_dir),
-        TASKHUB_RATE_LIMIT_PER_MINUTE="0",
-        TASKHUB_ARGON2_MEMORY_KIB="1024",
-        TASKHUB_ARGON2_TIME_COST="1",
-        TASKHUB_ACCESS_LOG="false",
-    )
-    return env
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    name = f"taskhub_fuzz_{secrets.token_hex(6)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return servers.server_env(data_dir, secrets.token_urlsafe(36)[:48], database_url)
 
 
 @contextlib.contextmanager
@@ -204,7 +166,7 @@ def fuzz_backend(backend: str, seed: int, max_examples: int) -> tuple[int, str]:
         data_dir.mkdir()
         with contextlib.ExitStack() as stack:
             if backend == "postgresql":
-                url = stack.enter_context(postgres_database())
+                url = stack.enter_context(fresh_postgres_database_sync("taskhub_fuzz"))
             else:
                 url = f"sqlite+aiosqlite:///{data_dir / 'taskhub.db'}"
             env = server_env(data_dir, url)

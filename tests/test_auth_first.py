@@ -17,8 +17,8 @@ from fastapi import FastAPI
 
 from taskhub.auth.tokens import AccessClaims, AccessTokenVerifier, issue_access_token
 from taskhub.settings import secret_of
-from tests.conftest import MakeUser
 from tests.owasp.support import operations, unknown_id
+from tests.support.factories import MakeUser
 
 ANONYMOUS = {
     ("POST", "/api/v1/auth/register"),

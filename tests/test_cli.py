@@ -18,8 +18,11 @@ from taskhub.app import create_app
 from taskhub.auth.models import User as UserRow
 from taskhub.db import Database
 from taskhub.settings import Settings, secret_of
-from tests.conftest import BACKEND, PASSWORD, MakeUser, build_settings, make_client, running
 from tests.ops.support import Server, cli_env, empty_database, run_cli, served
+from tests.support.app import build_settings, make_client, running
+from tests.support.env import BACKEND
+from tests.support.factories import PASSWORD, MakeUser
+from tests.support.http import expect
 
 
 @pytest.fixture
@@ -42,8 +45,9 @@ async def _is_superuser(app: FastAPI, email: str) -> bool | None:
 
 
 async def _register(http: httpx.AsyncClient, email: str) -> dict[str, str]:
-    created = await http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
-    assert created.status_code == 201, created.text
+    expect(
+        await http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}), 201
+    )
     token = await http.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -80,10 +84,12 @@ async def test_createuser_creates_a_user_who_can_log_in(
     )
 
     assert result.code == 0, result.stderr
-    token = await client.post(
-        "/api/v1/auth/token", data={"username": "admin@example.com", "password": PASSWORD}
+    expect(
+        await client.post(
+            "/api/v1/auth/token", data={"username": "admin@example.com", "password": PASSWORD}
+        ),
+        200,
     )
-    assert token.status_code == 200, token.text
 
 
 async def test_createuser_without_superuser_flag_creates_a_regular_user(
@@ -166,7 +172,7 @@ async def test_serve_sends_no_server_banner(embedded_server: Server) -> None:
     async with httpx.AsyncClient(base_url=embedded_server.base_url) as http:
         response = await http.get("/healthz")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert "server" not in response.headers
 
 
@@ -201,9 +207,12 @@ async def test_serve_drains_an_in_flight_write_then_exits_0_on_sigterm(
 
     assert response.status_code == 201, response.text
     assert code == 0
-    kept = await client.get(f"/api/v1/tasks/{response.json()['id']}", headers=headers)
-    assert kept.status_code == 200
-    assert kept.json()["title"] == "written while draining"
+    assert (
+        expect(await client.get(f"/api/v1/tasks/{response.json()['id']}", headers=headers), 200)[
+            "title"
+        ]
+        == "written while draining"
+    )
 
 
 async def _until_logged(server: Server, text: str, timeout: float = 10.0) -> None:

@@ -13,8 +13,10 @@ import pytest
 
 from taskhub.app import create_app
 from taskhub.settings import Settings
-from tests.conftest import MakeUser, User, build_settings, make_client, running
 from tests.ops.support import dead_database_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeUser, User
+from tests.support.http import expect
 
 ONE_MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -48,26 +50,21 @@ async def test_every_response_carries_the_security_headers(
 
 
 async def test_authenticated_responses_are_not_cached(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.get("/api/v1/users/me", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_token_responses_are_not_cached(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_token_responses_are_not_cached(client: httpx.AsyncClient, alice: User) -> None:
 
     response = await client.post(
         "/api/v1/auth/token", data={"username": alice.email, "password": alice.password}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -118,7 +115,7 @@ async def test_cors_preflight_succeeds_for_a_configured_origin(
         "/api/v1/tasks", headers={"Origin": APP_ORIGIN, **PREFLIGHT}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == APP_ORIGIN
     allowed = response.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed
@@ -137,22 +134,19 @@ async def test_cors_still_refuses_other_origins_when_one_is_configured(
 
 
 async def test_a_body_over_1_mib_with_content_length_is_413(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     body = json.dumps({"title": "t", "description": "d" * ONE_MIB}).encode()
 
     response = await client.post("/api/v1/tasks", content=body, headers={**alice.headers, **JSON})
 
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
     assert isinstance(response.json()["detail"], str)
 
 
 async def test_a_chunked_body_over_1_mib_without_content_length_is_413(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"title": "t", "description": "'
         for _ in range(20):
@@ -163,29 +157,25 @@ async def test_a_chunked_body_over_1_mib_without_content_length_is_413(
         "/api/v1/tasks", content=chunks(), headers={**alice.headers, **JSON}
     )
 
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
     assert isinstance(response.json()["detail"], str)
 
 
 async def test_an_anonymous_body_over_1_mib_is_413(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/api/v1/auth/register", content=b"x" * (ONE_MIB + 1), headers=JSON
+    expect(
+        await client.post("/api/v1/auth/register", content=b"x" * (ONE_MIB + 1), headers=JSON), 413
     )
 
-    assert response.status_code == 413
 
-
-async def test_a_body_of_exactly_1_mib_is_not_413(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_a_body_of_exactly_1_mib_is_not_413(client: httpx.AsyncClient, alice: User) -> None:
     shell = b'{"title": "t", "description": ""}'
     body = shell.replace(b'""', b'"' + b"d" * (ONE_MIB - len(shell)) + b'"')
     assert len(body) == ONE_MIB
 
     response = await client.post("/api/v1/tasks", content=body, headers={**alice.headers, **JSON})
 
-    assert response.status_code == 422  # the description is too long, but it was read
+    # The description is too long, but it was read.
+    assert response.status_code == 422, response.text
 
 
 async def _post_task(client: httpx.AsyncClient, user: User, body: bytes) -> httpx.Response:
@@ -197,13 +187,11 @@ async def _post_task(client: httpx.AsyncClient, user: User, body: bytes) -> http
     [b'{"title": ', b"{'title': 'single quotes'}", b'{"title": "x",}'],
 )
 async def test_malformed_json_is_422_in_fastapi_shape(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
+    client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    alice = await make_user()
-
     response = await _post_task(client, alice, body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     errors = response.json()["detail"]
     assert errors
     assert {"loc", "msg", "type"} <= set(errors[0])
@@ -211,72 +199,52 @@ async def test_malformed_json_is_422_in_fastapi_shape(
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"title": "caf\xe9"}', b"\xff\xfe{\x00}", b'{"title": "\xc3\x28"}'],
-    ids=["latin-1", "utf-16-bom", "invalid-continuation"],
+    [
+        # Not UTF-8.
+        pytest.param(b'{"title": "caf\xe9"}', id="latin-1"),
+        pytest.param(b"\xff\xfe{\x00}", id="utf-16-bom"),
+        pytest.param(b'{"title": "\xc3\x28"}', id="invalid-continuation"),
+        # Valid JSON of the wrong top-level type.
+        *(b'["title"]', b'"title"', b"42", b"null"),
+    ],
 )
-async def test_a_body_that_is_not_utf8_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
+async def test_a_body_not_utf8_or_not_an_object_is_422(
+    client: httpx.AsyncClient, alice: User, body: bytes
 ) -> None:
-    alice = await make_user()
-
-    response = await _post_task(client, alice, body)
-
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][0] == "body"
-
-
-@pytest.mark.parametrize("body", [b'["title"]', b'"title"', b"42", b"null"])
-async def test_valid_json_of_the_wrong_top_level_type_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser, body: bytes
-) -> None:
-    alice = await make_user()
-
-    response = await _post_task(client, alice, body)
-
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][0] == "body"
+    assert expect(await _post_task(client, alice, body), 422)["detail"][0]["loc"][0] == "body"
 
 
 async def test_wrong_top_level_type_on_an_anonymous_route_is_422(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/api/v1/auth/refresh", content=b"[1, 2]", headers=JSON)
-
-    assert response.status_code == 422
+    expect(await client.post("/api/v1/auth/refresh", content=b"[1, 2]", headers=JSON), 422)
 
 
-async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
+async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, alice: User) -> None:
     body = b'{"title": "t", "labels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-    response = await _post_task(client, alice, body)
-
-    assert response.status_code == 422
+    expect(await _post_task(client, alice, body), 422)
 
 
 async def test_a_json_body_sent_as_text_plain_is_422(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
-    response = await client.post(
-        "/api/v1/tasks",
-        content=b'{"title": "t"}',
-        headers={**alice.headers, "Content-Type": "text/plain"},
+    expect(
+        await client.post(
+            "/api/v1/tasks",
+            content=b'{"title": "t"}',
+            headers={**alice.headers, "Content-Type": "text/plain"},
+        ),
+        422,
     )
 
-    assert response.status_code == 422
 
-
-async def test_a_422_does_not_echo_a_large_input(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_a_422_does_not_echo_a_large_input(client: httpx.AsyncClient, alice: User) -> None:
     marker = "LARGE-INPUT-" * 40_000  # ~480 KB, a title far over 200 characters
 
     response = await client.post("/api/v1/tasks", json={"title": marker}, headers=alice.headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert len(response.content) < 2048
     assert "LARGE-INPUT-" not in response.text
 
@@ -297,7 +265,7 @@ async def test_a_422_never_echoes_a_password(
 ) -> None:
     response = await client.post("/api/v1/auth/register", json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert "SECRET" not in response.text
 
 
@@ -319,28 +287,26 @@ async def test_a_database_outage_on_an_authenticated_route_is_503(
 
     response = await outage_client.get("/api/v1/tasks", headers=alice.headers)
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert isinstance(response.json()["detail"], str)
 
 
 async def test_a_database_outage_during_a_write_is_503(
-    outage_client: httpx.AsyncClient, make_user: MakeUser
+    alice: User, outage_client: httpx.AsyncClient
 ) -> None:
-    alice = await make_user()
-
-    response = await outage_client.post(
-        "/api/v1/tasks", json={"title": "lost?"}, headers=alice.headers
+    expect(
+        await outage_client.post("/api/v1/tasks", json={"title": "lost?"}, headers=alice.headers),
+        503,
     )
-
-    assert response.status_code == 503
 
 
 async def test_a_database_outage_on_login_is_503(outage_client: httpx.AsyncClient) -> None:
-    response = await outage_client.post(
-        "/api/v1/auth/token", data={"username": "a@example.com", "password": "whatever-123"}
+    expect(
+        await outage_client.post(
+            "/api/v1/auth/token", data={"username": "a@example.com", "password": "whatever-123"}
+        ),
+        503,
     )
-
-    assert response.status_code == 503
 
 
 # --- OpenAPI ----------------------------------------------------------------------------
@@ -372,7 +338,7 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
 async def _operations(client: httpx.AsyncClient) -> dict[tuple[str, str], dict[str, Any]]:
     response = await client.get("/openapi.json")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return {
         (method, path): operation
         for path, item in response.json()["paths"].items()
@@ -411,7 +377,7 @@ async def test_openapi_documents_bearer_authentication(client: httpx.AsyncClient
 async def test_interactive_docs_are_html(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
 

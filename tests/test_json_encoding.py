@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeUser, User
 from tests.owasp.support import operations, unknown_id
+from tests.support.factories import MakeUser, User
 
 ENCODINGS = [
     "utf-16",  # with a BOM

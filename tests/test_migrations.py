@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import taskhub.models  # noqa: F401  (registers every table on the metadata)
 from taskhub.db import Base
 from taskhub.migrate import check, downgrade, upgrade
-from tests.conftest import build_settings
 from tests.ops.support import empty_database
+from tests.support.app import build_settings
 
 
 @pytest.fixture(scope="module")

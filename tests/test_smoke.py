@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import MakeTask, MakeUser
+from tests.support.factories import MakeTask, User
+from tests.support.http import expect
 
 
 async def test_create_then_get_task(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice, title="Write tests", labels=["x", "y", "x"])
 
     response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"1"'
     assert response.json()["labels"] == ["x", "y"]
 
 
 async def test_other_user_gets_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     task = await make_task(alice)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }

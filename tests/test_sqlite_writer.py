@@ -23,8 +23,9 @@ from taskhub.db import Database
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.migrate import upgrade
 from taskhub.tasks.models import Task
-from tests.conftest import build_settings, make_client, register, running
 from tests.support.activity import activity_of
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import register
 
 CONCURRENT = 30
 LOCK_RELEASE_DEADLINE_S = 5  # far below the 10 s the lock would be waited for if leaked

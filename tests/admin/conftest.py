@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import MakeUser, User, make_client
+from tests.support.app import make_client
+from tests.support.factories import MakeUser, User
 
 # What a browser on an admin page sends with a form post (admin/guard.py wants it).
 SAME_ORIGIN = {"Origin": "http://testserver"}

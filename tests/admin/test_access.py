@@ -10,7 +10,8 @@ from sqlalchemy import text
 from taskhub.app import create_app
 from taskhub.settings import Settings
 from tests.admin.conftest import SAME_ORIGIN, promote, sign_in
-from tests.conftest import MakeUser, User, make_client, running
+from tests.support.app import make_client, running
+from tests.support.factories import MakeUser, User
 
 
 async def test_a_normal_users_right_password_is_refused_and_shows_no_data(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import MakeUser
+from tests.support.factories import MakeUser
 
 
 @pytest.mark.parametrize(

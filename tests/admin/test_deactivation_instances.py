@@ -19,7 +19,8 @@ from taskhub.app import create_app
 from taskhub.auth.deactivation import Deactivations
 from taskhub.settings import Settings
 from tests.admin.conftest import promote, sign_in
-from tests.conftest import register, running
+from tests.support.app import running
+from tests.support.factories import register
 from tests.support.servers import RedisProcess, redis_server_installed
 
 pytestmark = pytest.mark.skipif(

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text, update
 
 from taskhub.jobs.models import OutboxMessage
-from tests.conftest import MakeTask, MakeUser
+from tests.support.factories import MakeTask, MakeUser
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 JOBS = "/admin/outbox-message"

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from structlog.testing import capture_logs
 
 from tests.admin.conftest import SAME_ORIGIN, sign_in
-from tests.conftest import MakeTask, MakeUser, User, make_client
+from tests.support.app import make_client
+from tests.support.factories import MakeTask, MakeUser, User
 
 
 async def _deactivate(admin: httpx.AsyncClient, user: User) -> httpx.Response:

@@ -14,7 +14,8 @@ import jwt
 import pytest
 
 from taskhub.settings import Settings, secret_of
-from tests.conftest import MakeUser, User
+from tests.support.factories import MakeUser, User
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 Craft = Callable[..., str]
@@ -57,29 +58,20 @@ async def assert_rejected(client: httpx.AsyncClient, token: str) -> None:
 
 
 async def test_crafted_token_with_the_right_key_is_accepted(
-    client: httpx.AsyncClient, make_user: MakeUser, craft: Craft
+    client: httpx.AsyncClient, alice: User, craft: Craft
 ) -> None:
-    # Control for the rejections below: the crafting itself is sound.
-    alice = await make_user()
-
-    response = await client.get(ME, headers={"Authorization": f"Bearer {craft(alice.id)}"})
-
-    assert response.status_code == 200
+    expect(await client.get(ME, headers={"Authorization": f"Bearer {craft(alice.id)}"}), 200)
 
 
 async def test_expired_access_token_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, craft: Craft
+    client: httpx.AsyncClient, alice: User, craft: Craft
 ) -> None:
-    alice = await make_user()
     now = int(time.time())
 
     await assert_rejected(client, craft(alice.id, iat=now - 3600, exp=now - 60))
 
 
-async def test_token_with_tampered_signature_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_token_with_tampered_signature_is_401(client: httpx.AsyncClient, alice: User) -> None:
     header, payload, signature = alice.access_token.split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
 
@@ -87,9 +79,8 @@ async def test_token_with_tampered_signature_is_401(
 
 
 async def test_token_with_tampered_subject_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     header, payload, signature = alice.access_token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["sub"] = bob.id
@@ -98,10 +89,7 @@ async def test_token_with_tampered_subject_is_401(
     await assert_rejected(client, f"{header}.{forged}.{signature}")
 
 
-async def test_unsigned_alg_none_token_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
+async def test_unsigned_alg_none_token_is_401(client: httpx.AsyncClient, alice: User) -> None:
     header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     payload = _b64(json.dumps(_claims(alice.id)).encode())
 
@@ -109,27 +97,20 @@ async def test_unsigned_alg_none_token_is_401(
 
 
 async def test_token_signed_with_another_key_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, craft: Craft
+    client: httpx.AsyncClient, alice: User, craft: Craft
 ) -> None:
-    alice = await make_user()
-
     await assert_rejected(client, craft(alice.id, key="another-secret-" + "y" * 40))
 
 
 async def test_token_signed_with_another_algorithm_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, settings: Settings
+    client: httpx.AsyncClient, alice: User, settings: Settings
 ) -> None:
-    alice = await make_user()
     token = jwt.encode(_claims(alice.id), secret_of(settings), algorithm="HS384")
 
     await assert_rejected(client, token)
 
 
-async def test_refresh_token_used_as_bearer_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_refresh_token_used_as_bearer_is_401(client: httpx.AsyncClient, alice: User) -> None:
     await assert_rejected(client, alice.refresh_token)
 
 
@@ -139,10 +120,8 @@ async def test_refresh_token_used_as_bearer_is_401(
     ids=["typ-refresh", "typ-missing", "exp-missing", "wrong-issuer", "sub-not-uuid"],
 )
 async def test_signed_token_with_wrong_claims_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, craft: Craft, overrides: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, craft: Craft, overrides: dict[str, Any]
 ) -> None:
-    alice = await make_user()
-
     await assert_rejected(client, craft(alice.id, **overrides))
 
 
@@ -158,18 +137,16 @@ async def test_signed_token_for_a_user_that_does_not_exist_is_401(
     ids=["word", "three-parts", "empty", "empty-parts", "huge", "non-ascii"],
 )
 async def test_garbage_bearer_token_is_401(client: httpx.AsyncClient, token: str) -> None:
-    response = await client.get(ME, headers={"Authorization": f"Bearer {token}".encode()})
+    response = await client.get(ME, headers={b"Authorization": f"Bearer {token}".encode()})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_non_bearer_scheme_is_401(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
-
+async def test_non_bearer_scheme_is_401(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.get(ME, headers={"Authorization": f"Basic {alice.access_token}"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -199,16 +176,14 @@ async def test_protected_route_without_credentials_is_401(
 ) -> None:
     response = await client.request(method, path, json={})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_protected_route_with_invalid_body_and_no_credentials_is_401(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/api/v1/projects", json={"name": 5, "bogus": True})
-
-    assert response.status_code == 401
+    expect(await client.post("/api/v1/projects", json={"name": 5, "bogus": True}), 401)
 
 
 async def test_protected_route_with_valid_token_of_other_user_still_hides_target(
@@ -217,6 +192,4 @@ async def test_protected_route_with_valid_token_of_other_user_still_hides_target
     # Sanity check that the 401 above is about credentials: with them, unknown is 404.
     alice: User = await make_user()
 
-    response = await client.get(f"/api/v1/projects/{uuid.uuid4()}", headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(f"/api/v1/projects/{uuid.uuid4()}", headers=alice.headers), 404)

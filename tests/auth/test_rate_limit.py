@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from taskhub.app import create_app
-from tests.conftest import User, build_settings, make_client, register, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import User, register
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 
@@ -33,11 +35,11 @@ async def unlimited(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.As
 async def test_request_over_the_per_minute_limit_is_429(limited: httpx.AsyncClient) -> None:
     alice = await register(limited)
     for _ in range(3):
-        assert (await limited.get(ME, headers=alice.headers)).status_code == 200
+        expect(await limited.get(ME, headers=alice.headers), 200)
 
     response = await limited.get(ME, headers=alice.headers)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["retry-after"]) <= 60
     assert "detail" in response.json()
 
@@ -48,9 +50,7 @@ async def test_limit_counts_requests_across_routes(limited: httpx.AsyncClient) -
     await limited.get("/api/v1/projects", headers=alice.headers)
     await limited.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers)
 
-    response = await limited.get("/api/v1/tasks", headers=alice.headers)
-
-    assert response.status_code == 429
+    expect(await limited.get("/api/v1/tasks", headers=alice.headers), 429)
 
 
 async def test_limit_is_per_user(limited: httpx.AsyncClient) -> None:
@@ -59,9 +59,7 @@ async def test_limit_is_per_user(limited: httpx.AsyncClient) -> None:
     for _ in range(4):
         await limited.get(ME, headers=alice.headers)
 
-    response = await limited.get(ME, headers=bob.headers)
-
-    assert response.status_code == 200
+    expect(await limited.get(ME, headers=bob.headers), 200)
 
 
 async def test_anonymous_auth_routes_are_not_counted(limited: httpx.AsyncClient) -> None:
@@ -70,14 +68,11 @@ async def test_anonymous_auth_routes_are_not_counted(limited: httpx.AsyncClient)
         await limited.post(
             "/api/v1/auth/token", data={"username": alice.email, "password": alice.password}
         )
-    refreshed = await limited.post(
-        "/api/v1/auth/refresh", json={"refresh_token": alice.refresh_token}
+    expect(
+        await limited.post("/api/v1/auth/refresh", json={"refresh_token": alice.refresh_token}), 200
     )
-    assert refreshed.status_code == 200
 
-    response = await limited.get(ME, headers=alice.headers)
-
-    assert response.status_code == 200
+    expect(await limited.get(ME, headers=alice.headers), 200)
 
 
 async def test_unauthenticated_requests_do_not_use_up_a_users_allowance(
@@ -85,11 +80,9 @@ async def test_unauthenticated_requests_do_not_use_up_a_users_allowance(
 ) -> None:
     alice = await register(limited)
     for _ in range(5):
-        assert (await limited.get(ME)).status_code == 401
+        expect(await limited.get(ME), 401)
 
-    response = await limited.get(ME, headers=alice.headers)
-
-    assert response.status_code == 200
+    expect(await limited.get(ME, headers=alice.headers), 200)
 
 
 async def test_zero_disables_the_limit(unlimited: httpx.AsyncClient) -> None:
@@ -102,7 +95,7 @@ async def test_zero_disables_the_limit(unlimited: httpx.AsyncClient) -> None:
     response = await unlimited.get(ME, headers=alice.headers)
 
     assert statuses == {404}
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 async def test_limited_app_counts_requests_answered_404(limited: httpx.AsyncClient) -> None:
@@ -111,6 +104,4 @@ async def test_limited_app_counts_requests_answered_404(limited: httpx.AsyncClie
     for _ in range(3):
         await limited.get("/api/v1/projects/not-a-uuid", headers=alice.headers)
 
-    response = await limited.get(ME, headers=alice.headers)
-
-    assert response.status_code == 429
+    expect(await limited.get(ME, headers=alice.headers), 429)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.contract import assert_public_user
+from tests.support.factories import PASSWORD
+from tests.support.http import expect
 
 REGISTER = "/api/v1/auth/register"
 SECRET_PASSWORD = "hunter2-but-longer"  # must never be echoed back
@@ -21,59 +22,62 @@ async def test_register_returns_the_user_without_secrets(client: httpx.AsyncClie
         json={"email": "alice@example.com", "password": PASSWORD, "display_name": "Alice"},
     )
 
-    assert response.status_code == 201
-    body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at"}
-    assert body["email"] == "alice@example.com"
-    assert body["display_name"] == "Alice"
-    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert response.status_code == 201, response.text
+    assert_public_user(response.json(), "alice@example.com", "Alice")
     assert PASSWORD not in response.text
 
 
 async def test_register_display_name_defaults_to_empty(client: httpx.AsyncClient) -> None:
-    response = await client.post(REGISTER, json={"email": "a@example.com", "password": PASSWORD})
-
-    assert response.status_code == 201
-    assert response.json()["display_name"] == ""
+    assert (
+        expect(
+            await client.post(REGISTER, json={"email": "a@example.com", "password": PASSWORD}), 201
+        )["display_name"]
+        == ""
+    )
 
 
 async def test_register_stores_email_lower_cased(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        REGISTER, json={"email": "Alice.Smith@Example.COM", "password": PASSWORD}
+    assert (
+        expect(
+            await client.post(
+                REGISTER, json={"email": "Alice.Smith@Example.COM", "password": PASSWORD}
+            ),
+            201,
+        )["email"]
+        == "alice.smith@example.com"
     )
-
-    assert response.status_code == 201
-    assert response.json()["email"] == "alice.smith@example.com"
 
 
 async def test_registered_email_logs_in_with_any_case(client: httpx.AsyncClient) -> None:
     await client.post(REGISTER, json={"email": "Bob@Example.com", "password": PASSWORD})
 
-    response = await client.post(
-        "/api/v1/auth/token", data={"username": "bOB@EXAMPLE.COM", "password": PASSWORD}
+    expect(
+        await client.post(
+            "/api/v1/auth/token", data={"username": "bOB@EXAMPLE.COM", "password": PASSWORD}
+        ),
+        200,
     )
-
-    assert response.status_code == 200
 
 
 async def test_register_duplicate_email_is_409(client: httpx.AsyncClient) -> None:
-    first = await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD})
-    assert first.status_code == 201
-
-    response = await client.post(
-        REGISTER, json={"email": "dup@example.com", "password": "another password"}
+    expect(
+        await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD}), 201
     )
 
-    assert response.status_code == 409
-    assert response.json() == {"detail": "Email already registered"}
+    assert expect(
+        await client.post(
+            REGISTER, json={"email": "dup@example.com", "password": "another password"}
+        ),
+        409,
+    ) == {"detail": "Email already registered"}
 
 
 async def test_register_duplicate_email_in_other_case_is_409(client: httpx.AsyncClient) -> None:
     await client.post(REGISTER, json={"email": "dup@example.com", "password": PASSWORD})
 
-    response = await client.post(REGISTER, json={"email": "DUP@Example.Com", "password": PASSWORD})
-
-    assert response.status_code == 409
+    expect(
+        await client.post(REGISTER, json={"email": "DUP@Example.Com", "password": PASSWORD}), 409
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,17 +86,17 @@ async def test_register_duplicate_email_in_other_case_is_409(client: httpx.Async
 async def test_register_accepts_password_length_bounds(
     client: httpx.AsyncClient, password: str
 ) -> None:
-    response = await client.post(REGISTER, json={"email": "a@example.com", "password": password})
-
-    assert response.status_code == 201
+    expect(await client.post(REGISTER, json={"email": "a@example.com", "password": password}), 201)
 
 
 async def test_register_accepts_display_name_of_100_chars(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        REGISTER, json={"email": "a@example.com", "password": PASSWORD, "display_name": "d" * 100}
+    expect(
+        await client.post(
+            REGISTER,
+            json={"email": "a@example.com", "password": PASSWORD, "display_name": "d" * 100},
+        ),
+        201,
     )
-
-    assert response.status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -149,7 +153,7 @@ async def test_register_rejects_invalid_body(
 ) -> None:
     response = await client.post(REGISTER, json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert isinstance(response.json()["detail"], list)
 
 
@@ -158,9 +162,9 @@ async def test_register_unknown_field_does_not_create_a_user(client: httpx.Async
         REGISTER, json={"email": "root@example.com", "password": PASSWORD, "is_superuser": True}
     )
 
-    response = await client.post(REGISTER, json={"email": "root@example.com", "password": PASSWORD})
-
-    assert response.status_code == 201
+    expect(
+        await client.post(REGISTER, json={"email": "root@example.com", "password": PASSWORD}), 201
+    )
 
 
 @pytest.mark.parametrize(
@@ -179,7 +183,7 @@ async def test_register_validation_error_never_echoes_the_password(
 ) -> None:
     response = await client.post(REGISTER, json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert SECRET_PASSWORD[:9] not in response.text
 
 
@@ -190,19 +194,20 @@ async def test_register_malformed_json_is_422(client: httpx.AsyncClient) -> None
         headers={"content-type": "application/json"},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 async def test_register_needs_no_credentials_and_ignores_bad_ones(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post(
-        REGISTER,
-        json={"email": "a@example.com", "password": PASSWORD},
-        headers={"Authorization": "Bearer garbage"},
+    expect(
+        await client.post(
+            REGISTER,
+            json={"email": "a@example.com", "password": PASSWORD},
+            headers={"Authorization": "Bearer garbage"},
+        ),
+        201,
     )
-
-    assert response.status_code == 201
 
 
 async def test_concurrent_registrations_of_one_email_create_one_user(
@@ -214,4 +219,6 @@ async def test_concurrent_registrations_of_one_email_create_one_user(
         *(client.post(REGISTER, json={"email": e, "password": PASSWORD}) for e in emails)
     )
 
-    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [
+        r.text for r in responses
+    ]

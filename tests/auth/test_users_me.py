@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
 
-from tests.conftest import PASSWORD, MakeUser
+from tests.support.contract import assert_public_user
+from tests.support.factories import PASSWORD, User
 
 ME = "/api/v1/users/me"
 
@@ -23,19 +22,13 @@ async def test_me_returns_the_caller(client: httpx.AsyncClient) -> None:
 
     response = await client.get(ME, headers=headers)
 
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at"}
-    assert body["email"] == "me@example.com"
-    assert body["display_name"] == "Me"
-    assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
+    assert response.status_code == 200, response.text
+    assert_public_user(response.json(), "me@example.com", "Me")
 
 
 async def test_me_answers_for_the_token_holder_only(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-
     response = await client.get(ME, headers=bob.headers)
 
     assert response.json()["id"] == bob.id
@@ -45,14 +38,12 @@ async def test_me_answers_for_the_token_holder_only(
 async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.get(ME)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json() == {"detail": "Not authenticated"}
 
 
-async def test_me_response_is_not_cacheable(client: httpx.AsyncClient, make_user: MakeUser) -> None:
-    alice = await make_user()
-
+async def test_me_response_is_not_cacheable(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.get(ME, headers=alice.headers)
 
     assert response.headers["cache-control"] == "no-store"

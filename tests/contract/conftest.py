@@ -19,6 +19,8 @@ from types import ModuleType
 import pytest
 from fastapi import FastAPI
 
+from tests.support.contract import GENERATED_CLIENT_PACKAGE
+
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = Path(
     os.environ.get(
@@ -26,7 +28,7 @@ GENERATOR = Path(
         ROOT / ".venv" / "codegen" / "bin" / "openapi-python-client",
     )
 )
-PACKAGE = "taskhub_generated_client"
+PACKAGE = GENERATED_CLIENT_PACKAGE
 
 
 def _generate(schema: Path, output: Path) -> None:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD, MakeUser
-from tests.contract.conftest import PACKAGE
+from tests.support.contract import GENERATED_CLIENT_PACKAGE as PACKAGE
+from tests.support.factories import PASSWORD, MakeUser
 
 BASE_URL = "http://testserver"
 
@@ -70,10 +70,10 @@ async def test_generated_client_registers_and_logs_in(anonymous: Any) -> None:
         client=anonymous, body=m.LoginForm(username=email, password=PASSWORD)
     )
 
-    assert created.status_code == HTTPStatus.CREATED
+    assert created.status_code == HTTPStatus.CREATED, created.content
     assert isinstance(created.parsed, m.UserOut)
     assert created.parsed.email == email
-    assert tokens.status_code == HTTPStatus.OK
+    assert tokens.status_code == HTTPStatus.OK, tokens.content
     assert isinstance(tokens.parsed, m.TokenPair)
     assert tokens.parsed.token_type == "bearer"
 
@@ -85,7 +85,7 @@ async def test_generated_client_round_trips_a_task(authenticated: Any) -> None:
         client=authenticated,
         body=m.TaskCreate(title="Write the contract test", priority=2, labels=["qa"]),
     )
-    assert created.status_code == HTTPStatus.CREATED
+    assert created.status_code == HTTPStatus.CREATED, created.content
     task = created.parsed
     assert isinstance(task, m.TaskOut)
     assert (task.title, task.priority, task.labels, task.version) == (
@@ -97,14 +97,14 @@ async def test_generated_client_round_trips_a_task(authenticated: Any) -> None:
     task_id = str(task.id)
 
     fetched = await api("tasks.get_task").asyncio_detailed(task_id, client=authenticated)
-    assert fetched.status_code == HTTPStatus.OK
+    assert fetched.status_code == HTTPStatus.OK, fetched.content
     assert fetched.parsed == task
     assert fetched.headers["etag"] == '"1"'
 
     patched = await api("tasks.update_task").asyncio_detailed(
         task_id, client=authenticated, body=m.TaskUpdate(done=True), if_match='"1"'
     )
-    assert patched.status_code == HTTPStatus.OK
+    assert patched.status_code == HTTPStatus.OK, patched.content
     assert isinstance(patched.parsed, m.TaskOut)
     assert (patched.parsed.done, patched.parsed.version) == (True, 2)
     assert patched.parsed.completed_at is not None
@@ -112,10 +112,10 @@ async def test_generated_client_round_trips_a_task(authenticated: Any) -> None:
     deleted = await api("tasks.delete_task").asyncio_detailed(
         task_id, client=authenticated, if_match='"2"'
     )
-    assert deleted.status_code == HTTPStatus.NO_CONTENT
+    assert deleted.status_code == HTTPStatus.NO_CONTENT, deleted.content
 
     gone = await api("tasks.get_task").asyncio_detailed(task_id, client=authenticated)
-    assert gone.status_code == HTTPStatus.NOT_FOUND
+    assert gone.status_code == HTTPStatus.NOT_FOUND, gone.content
     assert isinstance(gone.parsed, m.ErrorOut)
     assert gone.parsed.detail == "Task not found"
 
@@ -132,7 +132,7 @@ async def test_generated_client_reports_a_stale_if_match_as_declared_412(
         str(created.id), client=authenticated, body=m.TaskUpdate(title="new"), if_match='"7"'
     )
 
-    assert stale.status_code == HTTPStatus.PRECONDITION_FAILED
+    assert stale.status_code == HTTPStatus.PRECONDITION_FAILED, stale.content
     assert isinstance(stale.parsed, m.ErrorOut)
 
 
@@ -143,6 +143,6 @@ async def test_generated_client_parses_validation_errors(authenticated: Any) -> 
         client=authenticated, body=m.TaskCreate(title="")
     )
 
-    assert rejected.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert rejected.status_code == HTTPStatus.UNPROCESSABLE_ENTITY, rejected.content
     assert isinstance(rejected.parsed, m.HTTPValidationError)
     assert [list(error.loc) for error in rejected.parsed.detail] == [["body", "title"]]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeUser
+from tests.support.factories import MakeUser
 
 METHODS = ("get", "put", "post", "delete", "patch")
 ANONYMOUS = {"register", "login", "refresh_token", "logout", "healthz", "readyz", "metrics"}

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from taskhub.schemas import SPACE
-from tests.conftest import MakeProject, MakeUser, User
+from tests.support.factories import MakeProject, MakeUser, User
 
 EDGES = [
     "x",

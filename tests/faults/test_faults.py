@@ -18,7 +18,7 @@ from faults.scenarios import (
     sigterm_under_load,
 )
 
-from tests.conftest import BACKEND
+from tests.support.env import BACKEND
 
 
 def _assert_clean(report: Report) -> None:

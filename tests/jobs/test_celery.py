@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from taskhub.app import create_app
 from taskhub.auth.models import RefreshToken
@@ -32,23 +32,17 @@ from taskhub.jobs.commands import broker_ready
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.jobs.outbox import enqueue
 from taskhub.settings import Settings
-from tests.conftest import (
-    BACKEND,
-    IN_CI,
-    PG_ADMIN_DSN,
-    TABLES,
-    User,
-    build_settings,
-    make_client,
-    running,
-)
-from tests.conftest import register as register_user
 from tests.support.activity import activity_of
+from tests.support.app import TABLES, build_settings, make_client, running
 from tests.support.brokers import delete_queue
 from tests.support.databases import fresh_postgres_database, migrate
+from tests.support.env import BACKEND, IN_CI
+from tests.support.factories import User
+from tests.support.factories import register as register_user
 from tests.support.jobs import ALWAYS_FAILS, MARKER_ENV, SLOW_SECONDS_ENV
 from tests.support.processes import Workers
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.tokens import expire_refresh_tokens
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql",
@@ -110,7 +104,7 @@ def broker(request: pytest.FixtureRequest) -> Broker:
 async def database_url_of_module(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    async with fresh_postgres_database(PG_ADMIN_DSN, "taskhub_celery") as url:
+    async with fresh_postgres_database("taskhub_celery") as url:
         await migrate(build_settings(url, tmp_path_factory.mktemp("celery-data")))
         yield url
 
@@ -294,20 +288,15 @@ async def test_the_scheduled_maintenance_task_runs_on_a_worker(
     workers.start()
     async with api(broker.url) as (app, client):
         alice = await register_user(client)
-        async with app.state.db.writer() as session:
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == uuid.UUID(alice.id))
-                .values(expires_at=utcnow() - timedelta(seconds=1))
-            )
-            await session.commit()
+        await expire_refresh_tokens(app.state.db, alice.id)
 
         # What beat sends every hour.
         await asyncio.to_thread(app.state.jobs.celery.send_task, MAINTENANCE)
 
         async def tokens_purged() -> bool:
             async with app.state.db.reader() as session:
-                return await session.scalar(select(func.count(RefreshToken.id))) == 0
+                left = await session.scalar(select(func.count(RefreshToken.id)))
+                return bool(left == 0)
 
         await wait_for(tokens_purged, what="the worker to purge the expired refresh token")
 
@@ -347,5 +336,6 @@ async def test_a_message_dispatched_long_ago_and_unfinished_is_resent_until_out_
         rows = {m.id: m for m in await outbox_rows(app)}
     assert (rows[lost.id].status, rows[lost.id].attempts) == (JobStatus.dispatched, 2)
     assert (rows[hopeless.id].status, rows[hopeless.id].attempts) == (JobStatus.dead, 6)
-    assert rows[hopeless.id].last_error is not None
-    assert "not finished" in rows[hopeless.id].last_error
+    last_error = rows[hopeless.id].last_error
+    assert last_error is not None
+    assert "not finished" in last_error

@@ -9,35 +9,34 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.conftest import MakeTask, MakeUser
-from tests.support.activity import activity_of
+from tests.support.activity import activity_of, complete_and_wait
+from tests.support.factories import MakeTask, User
+from tests.support.http import expect
 
 
 async def test_completing_a_task_records_activity(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
     done = await client.patch(
         f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers
     )
 
-    assert done.status_code == 200
+    assert done.status_code == 200, done.text
     entries = await activity_of(client, alice, task["id"], expected=1)
     assert [(e["action"], e["actor_id"]) for e in entries] == [("completed", alice.id)]
     assert entries[0]["changes"] == {"fields": ["done"]}
 
 
 async def test_activity_lists_each_change_once_in_order(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     url = f"/api/v1/tasks/{task['id']}"
 
     for body in ({"title": "renamed"}, {"done": True}, {"done": False}, {"title": "renamed"}):
-        assert (await client.patch(url, json=body, headers=alice.headers)).status_code == 200
+        expect(await client.patch(url, json=body, headers=alice.headers), 200)
 
     entries = await activity_of(client, alice, task["id"], expected=3)
     await asyncio.sleep(0.3)  # a duplicate, if any, would show up by now
@@ -46,23 +45,18 @@ async def test_activity_lists_each_change_once_in_order(
 
 
 async def test_activity_of_another_users_task_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     task = await make_task(alice)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=bob.headers), 404)
 
 
 async def test_a_message_left_running_by_a_crash_is_run_again(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
-    await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
-    await activity_of(client, alice, task["id"], expected=1)
+    await complete_and_wait(client, alice, task)
     async with app.state.db.writer() as session:
         # Simulate a process that claimed a message and died before finishing it.
         message = await session.scalar(select(OutboxMessage))
@@ -82,17 +76,17 @@ async def test_a_message_left_running_by_a_crash_is_run_again(
 
 
 async def test_outbox_row_commits_with_the_write_or_not_at_all(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
-    stale = await client.patch(
-        f"/api/v1/tasks/{task['id']}",
-        json={"done": True},
-        headers={**alice.headers, "If-Match": '"99"'},
+    expect(
+        await client.patch(
+            f"/api/v1/tasks/{task['id']}",
+            json={"done": True},
+            headers={**alice.headers, "If-Match": '"99"'},
+        ),
+        412,
     )
-
-    assert stale.status_code == 412
     async with app.state.db.reader() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

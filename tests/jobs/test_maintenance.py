@@ -6,7 +6,6 @@ own loop runs the same maintenance at start-up and may get there first.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -17,8 +16,10 @@ from taskhub.auth.models import RefreshToken
 from taskhub.db import utcnow
 from taskhub.jobs.maintenance import run_maintenance
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.conftest import MakeTask, MakeUser, User
 from tests.support.activity import activity_of
+from tests.support.factories import MakeTask, MakeUser, User
+from tests.support.http import expect
+from tests.support.tokens import expire_refresh_tokens
 
 
 async def _refresh_token_users(app: FastAPI) -> list[str]:
@@ -27,10 +28,10 @@ async def _refresh_token_users(app: FastAPI) -> list[str]:
 
 
 async def _complete(client: httpx.AsyncClient, user: User, task_id: str) -> None:
-    response = await client.patch(
-        f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers
+    expect(
+        await client.patch(f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers),
+        200,
     )
-    assert response.status_code == 200
     assert len(await activity_of(client, user, task_id, expected=1)) == 1  # its job is done
 
 
@@ -38,13 +39,7 @@ async def test_maintenance_purges_expired_refresh_tokens_and_keeps_live_ones(
     app: FastAPI, make_user: MakeUser
 ) -> None:
     expired, live = await make_user(), await make_user()
-    async with app.state.db.writer() as session:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == uuid.UUID(expired.id))
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    await expire_refresh_tokens(app.state.db, expired.id)
 
     await run_maintenance(app.state.db)
 
@@ -52,9 +47,8 @@ async def test_maintenance_purges_expired_refresh_tokens_and_keeps_live_ones(
 
 
 async def test_maintenance_purges_done_outbox_rows_older_than_a_day(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     old, recent = await make_task(alice), await make_task(alice)
     await _complete(client, alice, old["id"])
     await _complete(client, alice, recent["id"])

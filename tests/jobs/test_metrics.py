@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from taskhub.jobs.metrics import refresh_outbox_gauges
 from taskhub.jobs.registry import TASK_ACTIVITY
-from tests.conftest import MakeTask, MakeUser
-from tests.support.activity import activity_of
+from tests.support.activity import complete_and_wait
+from tests.support.factories import MakeTask, User
 
 
 def outbox_gauge(status: str) -> float | None:
@@ -19,12 +19,10 @@ def outbox_gauge(status: str) -> float | None:
 
 
 async def test_outbox_gauges_count_messages_by_status_including_zero(
-    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
-    await client.patch(f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=alice.headers)
-    await activity_of(client, alice, task["id"], expected=1)
+    await complete_and_wait(client, alice, task)
 
     await refresh_outbox_gauges(app.state.db)
 

@@ -7,7 +7,7 @@ import asyncio
 from taskhub.kv.cache import Cache
 from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.kv.redis_cache import RedisCache
-from tests.kv.conftest import Instances
+from tests.support.kv import Instances
 
 TTL = 60.0
 

@@ -6,7 +6,7 @@ import asyncio
 
 from taskhub.limits import RateLimiter
 from taskhub.limits.redis import RedisRateLimiter
-from tests.kv.conftest import Instances
+from tests.support.kv import Instances
 
 
 async def test_hit_allows_up_to_the_limit_then_blocks(limiter: RateLimiter) -> None:

@@ -18,13 +18,13 @@ from taskhub.kv.cache import NO_GENERATION
 from taskhub.kv.redis_cache import RedisCache
 from taskhub.kv.redis_client import GuardedRedis
 from taskhub.limits.redis import RedisRateLimiter
-from tests.kv.conftest import RedisServer
+from tests.support.servers import RedisProcess
 
 FAST = 0.5  # "skipped, not waited for": far below one timeout per request
 
 
 @pytest.fixture
-async def guarded(redis_server: RedisServer) -> AsyncIterator[GuardedRedis]:
+async def guarded(redis_server: RedisProcess) -> AsyncIterator[GuardedRedis]:
     client = GuardedRedis.from_url(redis_server.url)
     yield client
     await client.aclose()
@@ -66,8 +66,18 @@ async def _works_again(cache: RedisCache, limiter: RedisRateLimiter, deadline: f
     return time.monotonic() - start
 
 
+async def _all_fail_open_fast(ops: dict[str, tuple[Callable[[], Awaitable[Any]], Any]]) -> None:
+    """Every operation answers its fail-open value without waiting on Redis."""
+    for name, (call, fail_open) in ops.items():
+        start = time.monotonic()
+        result = await call()
+        elapsed = time.monotonic() - start
+        assert result == fail_open, name
+        assert elapsed < FAST, f"{name} took {elapsed:.3f}s"
+
+
 async def test_every_operation_fails_open_at_once_when_redis_dies(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     ops = operations(guarded)
     assert await guarded.client.ping()  # the pool holds live connections
@@ -75,16 +85,11 @@ async def test_every_operation_fails_open_at_once_when_redis_dies(
     redis_server.kill()
 
     for _round in range(2):
-        for name, (call, fail_open) in ops.items():
-            start = time.monotonic()
-            result = await call()
-            elapsed = time.monotonic() - start
-            assert result == fail_open, name
-            assert elapsed < FAST, f"{name} took {elapsed:.3f}s"
+        await _all_fail_open_fast(ops)
 
 
 async def test_a_hung_redis_costs_one_timeout_then_is_skipped(
-    guarded: GuardedRedis, redis_server: RedisServer
+    guarded: GuardedRedis, redis_server: RedisProcess
 ) -> None:
     ops = operations(guarded)
     assert await guarded.client.ping()
@@ -96,44 +101,32 @@ async def test_a_hung_redis_costs_one_timeout_then_is_skipped(
 
     assert first is None
     assert first_elapsed < 1.0
-    for name, (call, fail_open) in ops.items():
-        start = time.monotonic()
-        result = await call()
-        elapsed = time.monotonic() - start
-        assert result == fail_open, name
-        assert elapsed < FAST, f"{name} took {elapsed:.3f}s"
+    await _all_fail_open_fast(ops)
 
 
-async def test_a_hung_redis_is_used_again_once_it_answers(
-    guarded: GuardedRedis, redis_server: RedisServer
-) -> None:
-    cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
-    redis_server.freeze()
-    assert await cache.get_versioned("t") is None
-
-    redis_server.thaw()
-    took = await _works_again(cache, limiter, deadline=time.monotonic() + 3)
-
-    assert took < 2.5
-    assert guarded.available
-
-
-async def test_operations_work_again_after_redis_restarts(
-    guarded: GuardedRedis, redis_server: RedisServer
+@pytest.mark.parametrize("outage", ["hung", "restarted"])
+async def test_redis_is_used_again_once_it_answers(
+    guarded: GuardedRedis, redis_server: RedisProcess, outage: str
 ) -> None:
     cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
     await cache.put_versioned("t", 1, b"before", 60)
-    redis_server.kill()
+    # Hung: the process stops but keeps its socket. Restarted: it comes back empty.
+    stop, resume = (
+        (redis_server.freeze, redis_server.thaw)
+        if outage == "hung"
+        else (redis_server.kill, redis_server.start)
+    )
+    stop()
     assert await cache.get_versioned("t") is None
 
-    redis_server.start()
+    resume()
     took = await _works_again(cache, limiter, deadline=time.monotonic() + 3)
 
     assert took < 2.5
     assert guarded.available
 
 
-async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisServer) -> None:
+async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisProcess) -> None:
     with capture_logs() as logs:
         guarded = GuardedRedis.from_url(redis_server.url)
         cache, limiter = RedisCache(guarded), RedisRateLimiter(guarded)
@@ -153,7 +146,7 @@ async def test_an_outage_logs_one_warning_down_and_one_back(redis_server: RedisS
 
 
 async def test_invalidation_lost_during_an_outage_is_applied_when_redis_returns(
-    redis_server: RedisServer,
+    redis_server: RedisProcess,
 ) -> None:
     # Instance B loses Redis (here: its user's rights are revoked) while Redis keeps its
     # data, so instance A still holds the entry B failed to replace.

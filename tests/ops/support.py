@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import sys
 import time
@@ -13,11 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 
-from tests.conftest import BACKEND, PG_ADMIN_DSN
-from tests.support.servers import free_port
+from tests.support.app import CHEAP_ARGON2_ENV
+from tests.support.databases import empty_database
+from tests.support.env import BACKEND
+from tests.support.ports import free_port
 
 TASKHUB = str(Path(sys.executable).parent / "taskhub")
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -38,8 +38,7 @@ def cli_env(data_dir: Path, **variables: str) -> dict[str, str]:
         "HOME": str(data_dir.parent),
         "LANG": "C.UTF-8",
         "TASKHUB_DATA_DIR": str(data_dir),
-        "TASKHUB_ARGON2_TIME_COST": "1",
-        "TASKHUB_ARGON2_MEMORY_KIB": "1024",
+        **CHEAP_ARGON2_ENV,
     }
     env.update(variables)
     return env
@@ -133,29 +132,6 @@ async def _wait_until_healthy(server: Server) -> None:
     raise AssertionError(f"taskhub serve did not answer in time:\n{server.log_path.read_text()}")
 
 
-@asynccontextmanager
-async def empty_database(directory: Path) -> AsyncIterator[str]:
-    """A database of the backend under test with no tables at all, dropped afterwards."""
-    if BACKEND == "sqlite":
-        yield f"sqlite+aiosqlite:///{directory / 'fresh.db'}"
-        return
-    name = f"taskhub_fresh_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 def dead_database_url(directory: Path) -> str:
     """A database URL of the backend under test that can never be reached."""
     if BACKEND == "sqlite":
@@ -163,3 +139,15 @@ def dead_database_url(directory: Path) -> str:
         blocker.write_text("a file where the database's folder should be")
         return f"sqlite+aiosqlite:///{blocker / 'taskhub.db'}"
     return "postgresql+asyncpg://postgres@127.0.0.1:1/unreachable"
+
+
+__all__ = [
+    "Result",
+    "Server",
+    "cli_env",
+    "database_env",
+    "dead_database_url",
+    "empty_database",
+    "run_cli",
+    "served",
+]

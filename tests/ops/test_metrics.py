@@ -9,8 +9,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from taskhub.app import create_app
-from tests.conftest import MakeTask, MakeUser, build_settings, make_client, running
 from tests.ops.support import dead_database_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeTask, User
 
 REQUESTS = "taskhub_http_requests"
 LATENCY = "taskhub_http_request_duration_seconds"
@@ -21,7 +22,7 @@ Sample = tuple[str, dict[str, str], float]
 
 async def _samples(client: httpx.AsyncClient, family: str) -> list[Sample]:
     response = await client.get("/metrics")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return [
         (sample.name, sample.labels, sample.value)
         for metric in text_string_to_metric_families(response.text)
@@ -44,7 +45,7 @@ async def test_metrics_is_prometheus_text(client: httpx.AsyncClient) -> None:
 
     response = await client.get("/metrics")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     families = {metric.name for metric in text_string_to_metric_families(response.text)}
     assert {REQUESTS, LATENCY} <= families
@@ -60,9 +61,8 @@ async def test_each_request_is_counted_by_route_and_status(client: httpx.AsyncCl
 
 
 async def test_requests_are_labelled_by_route_template_not_concrete_id(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     before = await _count(client, "GET", "/api/v1/tasks/{task_id}", "200")
 
@@ -74,9 +74,8 @@ async def test_requests_are_labelled_by_route_template_not_concrete_id(
 
 
 async def test_error_statuses_are_counted_under_their_route(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     before = await _count(client, "GET", "/api/v1/tasks/{task_id}", "404")
 
     await client.get(f"/api/v1/tasks/{uuid.uuid4()}", headers=alice.headers)
@@ -125,5 +124,5 @@ async def test_metrics_are_served_while_the_database_is_down(tmp_path: Path) -> 
     async with running(create_app(settings)) as app, make_client(app) as client:
         response = await client.get("/metrics")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert REQUESTS in {metric.name for metric in text_string_to_metric_families(response.text)}

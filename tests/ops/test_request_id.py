@@ -31,7 +31,7 @@ async def test_a_request_id_of_128_characters_is_echoed(client: httpx.AsyncClien
 async def test_an_invalid_request_id_is_replaced_by_a_generated_one(
     client: httpx.AsyncClient, invalid: str
 ) -> None:
-    response = await client.get("/healthz", headers={"X-Request-ID": invalid.encode()})
+    response = await client.get("/healthz", headers={b"X-Request-ID": invalid.encode()})
 
     echoed = response.headers["x-request-id"]
     assert echoed != invalid
@@ -61,5 +61,5 @@ async def test_error_responses_carry_the_request_id(
         method, path, headers={"X-Request-ID": "err-trace"}, json={} if method == "POST" else None
     )
 
-    assert response.status_code == expected_status
+    assert response.status_code == expected_status, response.text
     assert response.headers["x-request-id"] == "err-trace"

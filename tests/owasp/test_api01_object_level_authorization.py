@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
 from tests.owasp.support import operations, unknown_id
+from tests.support.factories import Factories, MakeProject, MakeTask, MakeUser, User
 
 # operation_id -> (method, path template, body Mallory sends). Mallory always tries the
 # most damaging thing: renaming, deleting, making herself owner, removing the owner.
@@ -101,7 +101,7 @@ async def test_another_users_task_is_answered_like_an_unknown_one(
     foreign = await _as(client, mallory, _path(name, task_id=task["id"]))
     unknown = await _as(client, mallory, _path(name, task_id=unknown_id()))
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
@@ -117,7 +117,7 @@ async def test_another_users_project_is_answered_like_an_unknown_one(
     )
     unknown = await _as(client, mallory, _path(name, project_id=unknown_id(), user_id=user_id))
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
@@ -158,7 +158,7 @@ async def test_a_malformed_id_is_answered_like_an_unknown_one(
         await _as(client, mallory, _path(name, bad, bad, mallory.id)) for bad in MALFORMED_IDS
     ]
 
-    assert unknown.status_code == 404
+    assert unknown.status_code == 404, unknown.text
     assert {(a.status_code, a.json()["detail"]) for a in answers} == {
         (404, unknown.json()["detail"])
     }
@@ -182,7 +182,7 @@ async def test_list_filtered_on_another_users_project_is_answered_like_an_unknow
         "/api/v1/tasks", params={"project_id": unknown_id(), **extra}, headers=mallory.headers
     )
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert foreign.json() == unknown.json()
     assert "alice" not in foreign.text
 
@@ -198,15 +198,14 @@ async def test_list_filtered_on_another_users_project_is_answered_like_an_unknow
 )
 async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an_unknown_one(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_task: MakeTask,
+    factories: Factories,
     alice: Victim,
     method: str,
     field: str,
     kind: str,
 ) -> None:
-    mallory = await make_user()
-    own = await make_task(mallory)
+    mallory = await factories.user()
+    own = await factories.task(mallory)
     path = "/api/v1/tasks" if method == "POST" else f"/api/v1/tasks/{own['id']}"
     target = alice.project["id"] if kind == "project" else alice.inbox_task["id"]
 
@@ -216,17 +215,17 @@ async def test_a_reference_to_another_users_object_in_a_body_is_answered_like_an
 
     foreign, unknown = await send(target), await send(unknown_id())
 
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404, foreign.text
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
     unchanged = await client.get(f"/api/v1/tasks/{own['id']}", headers=mallory.headers)
     assert unchanged.json()["version"] == 1
 
 
 async def test_the_default_list_shows_none_of_another_users_tasks(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, alice: Victim
+    client: httpx.AsyncClient, factories: Factories, alice: Victim
 ) -> None:
-    mallory = await make_user()
-    own = await make_task(mallory)
+    mallory = await factories.user()
+    own = await factories.task(mallory)
 
     pages = [
         await client.get("/api/v1/tasks", params=params, headers=mallory.headers)

@@ -21,7 +21,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from taskhub.settings import Settings, secret_of
-from tests.conftest import PASSWORD, MakeUser, User
+from tests.support.factories import PASSWORD, MakeUser, User
+from tests.support.http import expect
 
 ME = "/api/v1/users/me"
 ATTACKER_KEY = "attacker-controlled-key-" + "z" * 40
@@ -70,15 +71,14 @@ async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 @pytest.mark.parametrize("signature", ["", "c2lnbmF0dXJl"])
 async def test_unsigned_token_in_any_spelling_of_alg_none_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, alg: str, signature: str
+    client: httpx.AsyncClient, alice: User, alg: str, signature: str
 ) -> None:
-    alice = await make_user()
     header = _b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
     payload = _b64(json.dumps(_claims(alice.id)).encode())
 
     response = await _me(client, f"{header}.{payload}.{signature}")
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -93,14 +93,11 @@ async def test_unsigned_token_in_any_spelling_of_alg_none_is_401(
     ids=["embedded-jwk", "jku", "kid-path-traversal", "x5u"],
 )
 async def test_token_that_names_its_own_key_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, header: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, header: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     token = jwt.encode(_claims(alice.id), ATTACKER_KEY, algorithm="HS256", headers=header)
 
-    response = await _me(client, token)
-
-    assert response.status_code == 401
+    expect(await _me(client, token), 401)
 
 
 @pytest.mark.parametrize(
@@ -127,31 +124,22 @@ async def test_token_that_names_its_own_key_is_401(
     ],
 )
 async def test_correctly_signed_token_with_malformed_claims_is_401_not_500(
-    client: httpx.AsyncClient, make_user: MakeUser, settings: Settings, overrides: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, settings: Settings, overrides: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     token = _hs256(_claims(alice.id, **overrides), secret_of(settings))
 
-    response = await _me(client, token)
-
-    assert response.status_code == 401
+    expect(await _me(client, token), 401)
 
 
 async def test_hand_signed_token_with_the_right_key_is_accepted(
-    client: httpx.AsyncClient, make_user: MakeUser, settings: Settings
+    client: httpx.AsyncClient, alice: User, settings: Settings
 ) -> None:
-    # Control for the malformed-claims cases: hand signing itself is sound.
-    alice = await make_user()
-
-    response = await _me(client, _hs256(_claims(alice.id), secret_of(settings)))
-
-    assert response.status_code == 200
+    expect(await _me(client, _hs256(_claims(alice.id), secret_of(settings))), 200)
 
 
 async def test_changing_any_character_of_a_valid_token_makes_it_401(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     token = alice.access_token
     # The last character of a segment may only carry padding bits; skip those and the dots.
     ends = {i - 1 for i, ch in enumerate(token) if ch == "."} | {len(token) - 1}
@@ -163,16 +151,15 @@ async def test_changing_any_character_of_a_valid_token_makes_it_401(
         statuses.add((await _me(client, token[:i] + swapped + token[i + 1 :])).status_code)
 
     assert statuses == {401}
-    assert (await _me(client, token)).status_code == 200
+    expect(await _me(client, token), 200)
 
 
 @pytest.mark.parametrize(
     "where", ["query-access_token", "query-token", "cookie", "two-bearers", "lowercase-scheme-only"]
 )
 async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
-    client: httpx.AsyncClient, make_user: MakeUser, where: str
+    client: httpx.AsyncClient, alice: User, where: str
 ) -> None:
-    alice = await make_user()
     token = alice.access_token
     request: dict[str, Any] = {
         "query-access_token": {"params": {"access_token": token}},
@@ -182,16 +169,10 @@ async def test_a_token_presented_anywhere_but_one_bearer_header_is_401(
         "lowercase-scheme-only": {"headers": {"Authorization": "bearer"}},
     }[where]
 
-    response = await client.get(ME, **request)
-
-    assert response.status_code == 401
+    expect(await client.get(ME, **request), 401)
 
 
-async def test_access_tokens_are_short_lived(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
+async def test_access_tokens_are_short_lived(client: httpx.AsyncClient, alice: User) -> None:
     login = (await _login(client, alice.email, alice.password)).json()
     claims = jwt.decode(login["access_token"], options={"verify_signature": False})
 
@@ -203,27 +184,25 @@ async def test_access_tokens_are_short_lived(
 
 
 async def test_a_thief_who_rotates_first_is_cut_off_when_the_owner_refreshes(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     stolen = await _refresh(client, alice.refresh_token)  # the thief is faster than Alice
-    assert stolen.status_code == 200
+    assert stolen.status_code == 200, stolen.text
 
     owner_attempt = await _refresh(client, alice.refresh_token)
     thief_next = await _refresh(client, stolen.json()["refresh_token"])
 
-    assert owner_attempt.status_code == 401
-    assert thief_next.status_code == 401
-    assert (await _login(client, alice.email, alice.password)).status_code == 200
+    assert owner_attempt.status_code == 401, owner_attempt.text
+    assert thief_next.status_code == 401, thief_next.text
+    expect(await _login(client, alice.email, alice.password), 200)
 
 
 # --- brute force ----------------------------------------------------------------------------
 
 
 async def test_brute_force_spread_over_case_and_whitespace_variants_of_one_email_is_429(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     local, domain = alice.email.split("@")
     variants = [
         alice.email.upper(),
@@ -233,11 +212,11 @@ async def test_brute_force_spread_over_case_and_whitespace_variants_of_one_email
     ]
     for attempt in range(10):
         failed = await _login(client, variants[attempt % len(variants)], f"guess-{attempt:06d}")
-        assert failed.status_code == 401
+        assert failed.status_code == 401, failed.text
 
     response = await _login(client, alice.email, PASSWORD)
 
-    assert response.status_code == 429
+    assert response.status_code == 429, response.text
     assert int(response.headers["retry-after"]) >= 1
 
 

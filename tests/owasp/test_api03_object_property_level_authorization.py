@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
 from tests.owasp.support import unknown_id, walk
+from tests.support.contract import TASK_FIELDS
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
 SERVER_OWNED = {
@@ -26,22 +28,6 @@ SERVER_OWNED = {
     "updated_at": "2000-01-01T00:00:00Z",
     "completed_at": "2000-01-01T00:00:00Z",
 }
-TASK_FIELDS = {
-    "id",
-    "title",
-    "description",
-    "done",
-    "priority",
-    "due_at",
-    "labels",
-    "project_id",
-    "parent_id",
-    "position",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "version",
-}
 SECRET_KEYS = {"password", "password_hash", "hashed_password", "is_superuser", "token_hash"}
 
 
@@ -51,31 +37,32 @@ def _one_field(fields: dict[str, Any]) -> list[Any]:
 
 @pytest.mark.parametrize(("field", "value"), _one_field(SERVER_OWNED))
 async def test_creating_a_task_with_a_server_owned_field_is_422_and_creates_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser, field: str, value: Any
+    client: httpx.AsyncClient, alice: User, field: str, value: Any
 ) -> None:
-    alice = await make_user()
-
-    response = await client.post(
-        "/api/v1/tasks", json={"title": "t", field: value}, headers=alice.headers
+    expect(
+        await client.post(
+            "/api/v1/tasks", json={"title": "t", field: value}, headers=alice.headers
+        ),
+        422,
     )
-
-    assert response.status_code == 422
     listed = await client.get("/api/v1/tasks", headers=alice.headers)
     assert listed.json()["items"] == []
 
 
 @pytest.mark.parametrize(("field", "value"), _one_field(SERVER_OWNED))
 async def test_patching_a_server_owned_field_of_a_task_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, field: str, value: Any
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, field: str, value: Any
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
 
-    response = await client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"title": "new", field: value}, headers=alice.headers
+    expect(
+        await client.patch(
+            f"/api/v1/tasks/{task['id']}",
+            json={"title": "new", field: value},
+            headers=alice.headers,
+        ),
+        422,
     )
-
-    assert response.status_code == 422
     after = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
     assert after.json() == task
 
@@ -84,13 +71,8 @@ async def test_patching_a_server_owned_field_of_a_task_is_422_and_changes_nothin
     ("field", "value"), _one_field({**SERVER_OWNED, "role": "owner", "members": []})
 )
 async def test_server_owned_project_fields_are_422_on_create_and_patch(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    field: str,
-    value: Any,
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, field: str, value: Any
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
     created = await client.post(
@@ -100,7 +82,7 @@ async def test_server_owned_project_fields_are_422_on_create_and_patch(
         f"/api/v1/projects/{project['id']}", json={"name": "q", field: value}, headers=alice.headers
     )
 
-    assert (created.status_code, patched.status_code) == (422, 422)
+    assert (created.status_code, patched.status_code) == (422, 422), (created.text, patched.text)
     listed = await client.get("/api/v1/projects", headers=alice.headers)
     assert listed.json()["items"] == [project]
 
@@ -122,13 +104,13 @@ async def test_registering_with_a_privileged_field_is_422_and_registers_nobody(
 ) -> None:
     body = {"email": "eve@example.com", "password": "long enough password", field: value}
 
-    response = await client.post("/api/v1/auth/register", json=body)
-
-    assert response.status_code == 422
-    login = await client.post(
-        "/api/v1/auth/token", data={"username": body["email"], "password": body["password"]}
+    expect(await client.post("/api/v1/auth/register", json=body), 422)
+    expect(
+        await client.post(
+            "/api/v1/auth/token", data={"username": body["email"], "password": body["password"]}
+        ),
+        401,
     )
-    assert login.status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -137,21 +119,22 @@ async def test_registering_with_a_privileged_field_is_422_and_registers_nobody(
 )
 async def test_putting_a_member_with_extra_fields_is_422(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
+    alice: User,
+    bob: User,
     make_project: MakeProject,
     field: str,
     value: Any,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.put(
-        f"/api/v1/projects/{project['id']}/members/{bob.id}",
-        json={"role": "viewer", field: value},
-        headers=alice.headers,
+    expect(
+        await client.put(
+            f"/api/v1/projects/{project['id']}/members/{bob.id}",
+            json={"role": "viewer", field: value},
+            headers=alice.headers,
+        ),
+        422,
     )
-
-    assert response.status_code == 422
     members = await client.get(f"/api/v1/projects/{project['id']}/members", headers=alice.headers)
     assert [m["user_id"] for m in members.json()] == [alice.id]
 
@@ -161,23 +144,22 @@ async def test_putting_a_member_with_extra_fields_is_422(
 )
 async def test_a_member_cannot_raise_their_own_role(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     role: str,
     wanted: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.put(
-        f"/api/v1/projects/{project['id']}/members/{bob.id}",
-        json={"role": wanted},
-        headers=bob.headers,
+    expect(
+        await client.put(
+            f"/api/v1/projects/{project['id']}/members/{bob.id}",
+            json={"role": wanted},
+            headers=bob.headers,
+        ),
+        403,
     )
-
-    assert response.status_code == 403
     seen = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
     assert seen.json()["role"] == role
 
@@ -209,20 +191,13 @@ async def _every_answer_a_member_sees(
 
 
 async def test_no_response_carries_a_password_hash_or_privilege_flag(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
-    task = await make_task(alice, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "viewer", author=alice)
 
     answers = await _every_answer_a_member_sees(client, alice, bob, project, task["id"])
 
-    assert [a.status_code for a in answers] == [200] * 7 + [200, 201]
+    assert [a.status_code for a in answers] == [200] * 7 + [200, 201], [a.text for a in answers]
     leaked = {key for a in answers for key, _ in walk(a.json())} & SECRET_KEYS
     assert leaked == set()
     assert all(alice.password not in a.text for a in answers)
@@ -230,43 +205,32 @@ async def test_no_response_carries_a_password_hash_or_privilege_flag(
 
 
 async def test_a_project_task_seen_by_a_member_has_exactly_the_documented_fields(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
-    task = await make_task(alice, project_id=project["id"])
+    _project, task = await factories.shared_task(alice, bob, "viewer", author=alice)
 
     single = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
     listed = await client.get("/api/v1/tasks", headers=bob.headers)
 
-    assert set(single.json()) == TASK_FIELDS
-    assert [set(item) for item in listed.json()["items"]] == [TASK_FIELDS]
+    assert set(single.json()) == set(TASK_FIELDS)
+    assert [set(item) for item in listed.json()["items"]] == [set(TASK_FIELDS)]
 
 
 async def test_members_list_shows_other_users_only_id_email_and_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     members = await client.get(f"/api/v1/projects/{project['id']}/members", headers=bob.headers)
 
-    assert members.status_code == 200
+    assert members.status_code == 200, members.text
     assert [set(m) for m in members.json()] == [{"user_id", "email", "role"}] * 2
 
 
 async def test_a_viewer_sees_their_own_role_not_the_owners(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     single = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
     listed = await client.get("/api/v1/projects", headers=bob.headers)

@@ -15,17 +15,11 @@ import pytest
 from fastapi import FastAPI
 
 from taskhub.app import create_app
-from tests.conftest import (
-    MakeTask,
-    MakeUser,
-    User,
-    build_settings,
-    make_client,
-    register,
-    running,
-)
 from tests.ops.support import dead_database_url
 from tests.owasp.support import free_port_url
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeTask, MakeUser, User, register
+from tests.support.http import expect
 
 # --- the database ---------------------------------------------------------------------------
 
@@ -65,7 +59,7 @@ async def test_a_database_outage_is_a_bare_503_on_every_kind_of_route(
         await client.post("/api/v1/auth/refresh", json={"refresh_token": alice.refresh_token}),
     ]
 
-    assert [a.status_code for a in answers] == [503] * len(answers)
+    assert [a.status_code for a in answers] == [503] * len(answers), [a.text for a in answers]
     assert {a.text for a in answers} == {'{"detail":"Database unavailable"}'}
     assert all(int(a.headers["retry-after"]) >= 1 for a in answers)
 
@@ -77,7 +71,7 @@ async def test_readiness_names_the_database_without_revealing_where_it_is(
 
     response = await client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["failing"] == ["database"]
     assert [piece for piece in _secrets_of(url) if piece in response.text] == []
     assert "password" not in response.text.lower()
@@ -112,52 +106,65 @@ async def _poison(app: FastAPI, task_id: str, raw: bytes) -> None:
     assert await cache.put_versioned(f"task:{task_id}", 10**9, raw, 60)
 
 
-@pytest.mark.parametrize("raw", GARBAGE.values(), ids=GARBAGE.keys())
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            raw,
+            id=name,
+            marks=[
+                pytest.mark.xfail(
+                    strict=True,
+                    reason="known server bug: a cache header with an empty owner makes the "
+                    "cached-task check answer 404 to the owner instead of reading the row",
+                )
+            ]
+            if name == "no-owner"
+            else [],
+        )
+        for name, raw in GARBAGE.items()
+    ],
+)
 async def test_a_malformed_cached_task_is_never_a_500_nor_shown_to_another_user(
+    alice: User,
+    mallory: User,
     lenient: httpx.AsyncClient,
     app: FastAPI,
-    make_user: MakeUser,
     make_task: MakeTask,
     raw: bytes,
 ) -> None:
-    alice, mallory = await make_user(), await make_user()
     task = await make_task(alice, title="alice's private task")
     await _poison(app, task["id"], raw.replace(b"{owner}", alice.id.encode()))
 
     as_alice = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
     as_mallory = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=mallory.headers)
 
-    assert as_alice.status_code in (200, 404), as_alice.text
-    assert as_mallory.status_code == 404
+    # Her own task: the broken entry must be ignored and the database row served.
+    assert as_alice.status_code == 200, as_alice.text
+    assert as_mallory.status_code == 404, as_mallory.text
     assert "alice's private task" not in as_mallory.text
 
 
 @pytest.mark.parametrize("name", ["empty", "no-header", "not-utf8-header", "version-not-a-number"])
 async def test_a_cache_entry_without_a_valid_header_is_ignored_for_the_database_row(
-    lenient: httpx.AsyncClient,
-    app: FastAPI,
-    make_user: MakeUser,
-    make_task: MakeTask,
-    name: str,
+    alice: User, lenient: httpx.AsyncClient, app: FastAPI, make_task: MakeTask, name: str
 ) -> None:
-    alice = await make_user()
     task = await make_task(alice)
     await _poison(app, task["id"], GARBAGE[name])
 
-    response = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
-
-    assert response.status_code == 200
-    assert response.json() == task
+    assert (
+        expect(await lenient.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers), 200) == task
+    )
 
 
 async def test_malformed_cached_roles_are_never_a_500(
     client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
     lenient: httpx.AsyncClient,
     app: FastAPI,
-    make_user: MakeUser,
     make_task: MakeTask,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = (
         await client.post("/api/v1/projects", json={"name": "p"}, headers=alice.headers)
     ).json()
@@ -169,9 +176,7 @@ async def test_malformed_cached_roles_are_never_a_500(
         f"roles:{bob.id}", f"rolesgen:{bob.id}", generation, b"\xffnot json", 60
     )
 
-    response = await lenient.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404
+    expect(await lenient.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404)
 
 
 # --- Redis ----------------------------------------------------------------------------------
@@ -200,8 +205,8 @@ async def test_a_dead_redis_degrades_to_the_database_without_errors(
     ]
     ready = await redis_down.get("/readyz")
 
-    assert created.status_code == 201
-    assert [a.status_code for a in answers] == [200, 200, 200]
-    assert ready.status_code == 503
+    assert created.status_code == 201, created.text
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert ready.status_code == 503, ready.text
     assert ready.json()["failing"] == ["redis"]
     assert "127.0.0.1" not in ready.text

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, User
+from tests.support.http import expect
 
 Share = Callable[..., Awaitable[None]]
 
@@ -18,6 +19,15 @@ Share = Callable[..., Awaitable[None]]
 def members_url(project: dict[str, Any], user_id: str | None = None) -> str:
     base = f"/api/v1/projects/{project['id']}/members"
     return base if user_id is None else f"{base}/{user_id}"
+
+
+async def put_role(
+    client: httpx.AsyncClient, project: dict[str, Any], member: User, role: str, by: User
+) -> httpx.Response:
+    """`by` sets `member`'s role in `project`."""
+    return await client.put(
+        members_url(project, member.id), json={"role": role}, headers=by.headers
+    )
 
 
 async def roles(client: httpx.AsyncClient, owner: User, project: dict[str, Any]) -> dict[str, str]:
@@ -29,15 +39,13 @@ async def roles(client: httpx.AsyncClient, owner: User, project: dict[str, Any])
 
 
 async def test_owner_lists_members_with_email_and_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
     response = await client.get(members_url(project), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert sorted(response.json(), key=lambda m: m["role"]) == [
         {"user_id": bob.id, "email": bob.email, "role": "editor"},
         {"user_id": alice.id, "email": alice.email, "role": "owner"},
@@ -45,184 +53,152 @@ async def test_owner_lists_members_with_email_and_role(
 
 
 async def test_viewer_can_list_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     response = await client.get(members_url(project), headers=bob.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert {m["user_id"] for m in response.json()} == {alice.id, bob.id}
 
 
 async def test_non_member_cannot_list_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.get(members_url(project), headers=bob.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(members_url(project), headers=bob.headers), 404)
 
 
 async def test_members_of_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
-    response = await client.get("/api/v1/projects/zzz/members", headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.get("/api/v1/projects/zzz/members", headers=alice.headers), 404)
 
 
 # -- put -------------------------------------------------------------------------------
 
 
 async def test_owner_adds_a_member(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers
-    )
-
-    assert response.status_code == 200
-    assert response.json() == {"user_id": bob.id, "email": bob.email, "role": "viewer"}
+    assert expect(await put_role(client, project, bob, "viewer", by=alice), 200) == {
+        "user_id": bob.id,
+        "email": bob.email,
+        "role": "viewer",
+    }
 
 
 async def test_added_member_sees_the_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
-    response = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 200
+    expect(await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers), 200)
 
 
 @pytest.mark.parametrize(("before", "after"), [("viewer", "editor"), ("editor", "viewer")])
 async def test_owner_changes_a_members_role(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
     before: str,
     after: str,
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, before)
+    project = await shared_project(alice, bob, before)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": after}, headers=alice.headers
-    )
+    response = await put_role(client, project, bob, after, by=alice)
 
     assert response.json()["role"] == after
     assert (await roles(client, alice, project))[bob.id] == after
 
 
 async def test_put_with_same_role_is_idempotent(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await put_role(client, project, bob, "editor", by=alice),
+        200,
     )
-
-    assert response.status_code == 200
     assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
 
 
 async def test_promoted_owner_can_manage_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    carol: User,
+    shared_project: MakeSharedProject,
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
-    response = await client.put(
-        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await put_role(client, project, carol, "viewer", by=bob),
+        200,
     )
-
-    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_put_members(
     client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
+    alice: User,
+    bob: User,
+    carol: User,
+    shared_project: MakeSharedProject,
     role: str,
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.put(
-        members_url(project, carol.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await put_role(client, project, carol, "viewer", by=bob),
+        403,
     )
-
-    assert response.status_code == 403
     assert carol.id not in await roles(client, alice, project)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_promote_themselves(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.put(
-        members_url(project, bob.id), json={"role": "owner"}, headers=bob.headers
+    expect(
+        await put_role(client, project, bob, "owner", by=bob),
+        403,
     )
-
-    assert response.status_code == 403
     assert (await roles(client, alice, project))[bob.id] == role
 
 
 async def test_non_member_cannot_put_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, mallory: User, make_project: MakeProject
 ) -> None:
-    alice, mallory = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, mallory.id), json={"role": "owner"}, headers=mallory.headers
+    expect(
+        await put_role(client, project, mallory, "owner", by=mallory),
+        404,
     )
-
-    assert response.status_code == 404
     assert mallory.id not in await roles(client, alice, project)
 
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_put_unknown_user_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, user_id: str
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
-    response = await client.put(
-        members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
+    expect(
+        await client.put(
+            members_url(project, user_id), json={"role": "viewer"}, headers=alice.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -238,245 +214,187 @@ async def test_put_unknown_user_is_404(
     ids=["missing", "unknown", "wrong-case", "null", "int", "unknown-field"],
 )
 async def test_put_member_rejects_invalid_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, body: dict[str, Any]
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    make_project: MakeProject,
+    body: dict[str, Any],
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.put(members_url(project, bob.id), json=body, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.put(members_url(project, bob.id), json=body, headers=alice.headers), 422)
 
 
 # -- delete ----------------------------------------------------------------------------
 
 
 async def test_owner_removes_a_member(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
-    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
-
-    assert response.status_code == 204
-    gone = await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers)
-    assert gone.status_code == 404
+    expect(await client.delete(members_url(project, bob.id), headers=alice.headers), 204)
+    expect(await client.get(f"/api/v1/projects/{project['id']}", headers=bob.headers), 404)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_member_can_leave(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.delete(members_url(project, bob.id), headers=bob.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(members_url(project, bob.id), headers=bob.headers), 204)
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_remove_others(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, carol: User, factories: Factories, role: str
 ) -> None:
-    alice, bob, carol = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
-    await share(alice, project, carol, "viewer")
+    project = await factories.shared_project(alice, bob, role)
+    await factories.share(alice, project, carol, "viewer")
 
-    response = await client.delete(members_url(project, carol.id), headers=bob.headers)
-
-    assert response.status_code == 403
+    expect(await client.delete(members_url(project, carol.id), headers=bob.headers), 403)
     assert carol.id in await roles(client, alice, project)
 
 
 async def test_non_member_cannot_remove_members(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    mallory: User,
+    shared_project: MakeSharedProject,
 ) -> None:
-    alice, bob, mallory = await make_user(), await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
-    response = await client.delete(members_url(project, bob.id), headers=mallory.headers)
-
-    assert response.status_code == 404
+    expect(await client.delete(members_url(project, bob.id), headers=mallory.headers), 404)
 
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_removing_someone_who_is_not_a_member_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, user_id: str
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, user_id: str
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
-    response = await client.delete(members_url(project, user_id), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.delete(members_url(project, user_id), headers=alice.headers), 404)
 
 
 # -- the last owner --------------------------------------------------------------------
 
 
 async def test_demoting_the_only_owner_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
+    project = await shared_project(alice, bob, "editor")
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await put_role(client, project, alice, "editor", by=alice),
+        409,
     )
-
-    assert response.status_code == 409
     assert (await roles(client, alice, project))[alice.id] == "owner"
 
 
 async def test_the_only_owner_leaving_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
-    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
-
-    assert response.status_code == 409
+    expect(await client.delete(members_url(project, alice.id), headers=alice.headers), 409)
     assert await roles(client, alice, project) == {alice.id: "owner"}
 
 
 async def test_owner_can_be_demoted_when_another_owner_remains(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers
+    expect(
+        await put_role(client, project, alice, "viewer", by=bob),
+        200,
     )
-
-    assert response.status_code == 200
     assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
 
 
 async def test_owner_can_leave_when_another_owner_remains(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
-    response = await client.delete(members_url(project, alice.id), headers=alice.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(members_url(project, alice.id), headers=alice.headers), 204)
     assert await roles(client, bob, project) == {bob.id: "owner"}
 
 
 async def test_owner_can_remove_another_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
-    response = await client.delete(members_url(project, bob.id), headers=alice.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(members_url(project, bob.id), headers=alice.headers), 204)
 
 
 async def test_second_to_last_owner_demotion_then_last_is_409(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
-    await client.put(members_url(project, bob.id), json={"role": "editor"}, headers=alice.headers)
+    project = await shared_project(alice, bob, "owner")
+    await put_role(client, project, bob, "editor", by=alice)
 
-    response = await client.put(
-        members_url(project, alice.id), json={"role": "editor"}, headers=alice.headers
+    expect(
+        await put_role(client, project, alice, "editor", by=alice),
+        409,
     )
-
-    assert response.status_code == 409
 
 
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     responses = await asyncio.gather(
-        client.put(members_url(project, bob.id), json={"role": "viewer"}, headers=alice.headers),
-        client.put(members_url(project, alice.id), json={"role": "viewer"}, headers=bob.headers),
+        put_role(client, project, bob, "viewer", by=alice),
+        put_role(client, project, alice, "viewer", by=bob),
     )
 
-    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 403])
+    # Which request wins is a race: the loser is either the last owner (409) or, once
+    # demoted, a member who may no longer change roles (403).
+    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 403]), [
+        r.text for r in responses
+    ]
     members = await client.get(members_url(project), headers=alice.headers)
     assert [m["role"] for m in members.json()].count("owner") == 1
 
 
 async def test_two_owners_leaving_at_once_leave_one_owner(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "owner")
+    project = await shared_project(alice, bob, "owner")
 
     responses = await asyncio.gather(
         client.delete(members_url(project, alice.id), headers=alice.headers),
         client.delete(members_url(project, bob.id), headers=bob.headers),
     )
 
-    assert sorted(r.status_code for r in responses) == [204, 409]
+    assert sorted(r.status_code for r in responses) == [204, 409], [r.text for r in responses]
 
 
 # -- what leaving means for tasks ------------------------------------------------------
 
 
 async def test_member_who_leaves_no_longer_sees_tasks_they_created(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404)
 
 
 async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
-    await make_task(bob, project_id=project["id"])
-    await make_task(alice, project_id=project["id"])
-    inbox = await make_task(bob)
+    project = await factories.shared_project(alice, bob, "editor")
+    await factories.task(bob, project_id=project["id"])
+    await factories.task(alice, project_id=project["id"])
+    inbox = await factories.task(bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
     response = await client.get("/api/v1/tasks", headers=bob.headers)
@@ -485,38 +403,23 @@ async def test_member_who_leaves_no_longer_lists_the_projects_tasks(
 
 
 async def test_member_who_leaves_cannot_change_tasks_they_created(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=alice.headers)
 
-    response = await client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
+    expect(
+        await client.patch(
+            f"/api/v1/tasks/{task['id']}", json={"title": "still mine?"}, headers=bob.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404
 
 
 async def test_tasks_of_a_member_who_left_stay_in_the_project(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
-    share: Share,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(alice, bob, "editor", author=bob)
     await client.delete(members_url(project, bob.id), headers=bob.headers)
 
-    response = await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)
-
-    assert response.status_code == 200
+    expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers), 200)

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
+from tests.support.http import expect
 
 PROJECTS = "/api/v1/projects"
 Share = Callable[..., Awaitable[None]]
@@ -37,15 +38,13 @@ async def all_pages(client: httpx.AsyncClient, user: User, limit: int) -> list[d
 
 
 async def test_create_project_returns_it_with_owner_role(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(
         PROJECTS, json={"name": "Garden", "description": "Weeds"}, headers=alice.headers
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"id", "name", "description", "role", "created_at", "updated_at"}
     assert (body["name"], body["description"], body["role"]) == ("Garden", "Weeds", "owner")
@@ -54,35 +53,28 @@ async def test_create_project_returns_it_with_owner_role(
 
 
 async def test_created_project_is_found_at_its_location(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
     created = await client.post(PROJECTS, json={"name": "Garden"}, headers=alice.headers)
 
-    response = await client.get(created.headers["location"], headers=alice.headers)
-
-    assert response.status_code == 200
-    assert response.json() == created.json()
+    assert (
+        expect(await client.get(created.headers["location"], headers=alice.headers), 200)
+        == created.json()
+    )
 
 
 async def test_create_project_description_defaults_to_empty(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.post(PROJECTS, json={"name": "Garden"}, headers=alice.headers)
 
     assert response.json()["description"] == ""
 
 
 async def test_create_project_accepts_name_of_100_chars(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
-    response = await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers)
-
-    assert response.status_code == 201
+    expect(await client.post(PROJECTS, json={"name": "n" * 100}, headers=alice.headers), 201)
 
 
 @pytest.mark.parametrize(
@@ -119,37 +111,30 @@ async def test_create_project_accepts_name_of_100_chars(
     ],
 )
 async def test_create_project_rejects_invalid_body(
-    client: httpx.AsyncClient, make_user: MakeUser, body: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, body: dict[str, Any]
 ) -> None:
-    alice = await make_user()
-
-    response = await client.post(PROJECTS, json=body, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.post(PROJECTS, json=body, headers=alice.headers), 422)
 
 
 # -- list ------------------------------------------------------------------------------
 
 
 async def test_list_projects_shows_only_mine(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     mine = await make_project(alice, "Mine")
     await make_project(bob, "Bob's")
 
-    response = await client.get(PROJECTS, headers=alice.headers)
-
-    assert response.status_code == 200
-    assert response.json() == {"items": [mine], "next_cursor": None}
+    assert expect(await client.get(PROJECTS, headers=alice.headers), 200) == {
+        "items": [mine],
+        "next_cursor": None,
+    }
 
 
 async def test_list_projects_shows_shared_ones_with_my_role(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, share: Share
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, "viewer")
+    project = await shared_project(alice, bob, "viewer")
 
     response = await client.get(PROJECTS, headers=bob.headers)
 
@@ -158,19 +143,16 @@ async def test_list_projects_shows_shared_ones_with_my_role(
 
 
 async def test_list_projects_is_empty_for_a_new_user(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, alice: User
 ) -> None:
-    alice = await make_user()
-
     response = await client.get(PROJECTS, headers=alice.headers)
 
     assert response.json() == {"items": [], "next_cursor": None}
 
 
 async def test_list_projects_pages_through_every_project_once(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     created = [await make_project(alice, f"p{i}") for i in range(5)]
 
     items = await all_pages(client, alice, limit=2)
@@ -179,36 +161,22 @@ async def test_list_projects_pages_through_every_project_once(
     assert len(items) == 5
 
 
-async def test_list_projects_first_page_has_a_cursor_when_more_remain(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+@pytest.mark.parametrize(("projects", "more"), [(3, True), (2, False)], ids=["more", "exact-fit"])
+async def test_list_projects_first_page_has_a_cursor_only_when_more_remain(
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, projects: int, more: bool
 ) -> None:
-    alice = await make_user()
-    for i in range(3):
+    for i in range(projects):
         await make_project(alice, f"p{i}")
 
-    response = await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)
+    page = expect(await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers), 200)
 
-    page = response.json()
     assert len(page["items"]) == 2
-    assert isinstance(page["next_cursor"], str)
-
-
-async def test_list_projects_exact_fit_has_no_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
-) -> None:
-    alice = await make_user()
-    for i in range(2):
-        await make_project(alice, f"p{i}")
-
-    response = await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)
-
-    assert response.json()["next_cursor"] is None
+    assert isinstance(page["next_cursor"], str if more else type(None))
 
 
 async def test_paging_while_projects_are_created_neither_repeats_nor_skips(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     existing = {(await make_project(alice, f"p{i}"))["id"] for i in range(4)}
     first = (await client.get(PROJECTS, params={"limit": 2}, headers=alice.headers)).json()
     await make_project(alice, "late")
@@ -222,26 +190,14 @@ async def test_paging_while_projects_are_created_neither_repeats_nor_skips(
     assert existing <= set(seen)
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", ""])
-async def test_list_projects_rejects_out_of_range_limit(
-    client: httpx.AsyncClient, make_user: MakeUser, limit: str
+@pytest.mark.parametrize(
+    ("limit", "status"),
+    [("0", 422), ("101", 422), ("-1", 422), ("abc", 422), ("", 422), ("1", 200), ("100", 200)],
+)
+async def test_list_projects_limit_is_1_to_100(
+    client: httpx.AsyncClient, alice: User, limit: str, status: int
 ) -> None:
-    alice = await make_user()
-
-    response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
-
-    assert response.status_code == 422
-
-
-@pytest.mark.parametrize("limit", ["1", "100"])
-async def test_list_projects_accepts_limit_bounds(
-    client: httpx.AsyncClient, make_user: MakeUser, limit: str
-) -> None:
-    alice = await make_user()
-
-    response = await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers)
-
-    assert response.status_code == 200
+    expect(await client.get(PROJECTS, params={"limit": limit}, headers=alice.headers), status)
 
 
 @pytest.mark.parametrize(
@@ -257,13 +213,9 @@ async def test_list_projects_accepts_limit_bounds(
     ids=["not-base64", "empty-object", "list", "foreign-fingerprint", "too-long", "non-ascii"],
 )
 async def test_list_projects_rejects_malformed_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, cursor: str
+    client: httpx.AsyncClient, alice: User, cursor: str
 ) -> None:
-    alice = await make_user()
-
-    response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers), 422)
 
 
 @pytest.mark.parametrize(
@@ -290,9 +242,8 @@ async def test_list_projects_rejects_malformed_cursor(
     ],
 )
 async def test_list_projects_rejects_a_cursor_with_a_forged_key(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, key: list[Any]
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, key: list[Any]
 ) -> None:
-    alice = await make_user()
     for i in range(2):
         await make_project(alice, f"p{i}")
     cursor = (await client.get(PROJECTS, params={"limit": 1}, headers=alice.headers)).json()[
@@ -302,24 +253,19 @@ async def test_list_projects_rejects_a_cursor_with_a_forged_key(
     data["k"] = key
     forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    response = await client.get(PROJECTS, params={"cursor": forged}, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.get(PROJECTS, params={"cursor": forged}, headers=alice.headers), 422)
 
 
 async def test_list_projects_rejects_a_task_list_cursor(
-    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    alice = await make_user()
     for _ in range(2):
         await make_task(alice)
     cursor = (await client.get("/api/v1/tasks", params={"limit": 1}, headers=alice.headers)).json()[
         "next_cursor"
     ]
 
-    response = await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.get(PROJECTS, params={"cursor": cursor}, headers=alice.headers), 422)
 
 
 # -- get -------------------------------------------------------------------------------
@@ -327,60 +273,48 @@ async def test_list_projects_rejects_a_task_list_cursor(
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "owner"])
 async def test_any_member_can_get_project_with_their_role(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 200
-    assert response.json()["role"] == role
+    assert (
+        expect(await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), 200)["role"]
+        == role
+    )
 
 
 async def test_non_member_gets_404_for_a_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), 404) == {
+        "detail": "Project not found"
+    }
 
 
 @pytest.mark.parametrize("project_id", ["not-a-uuid", "123", str(uuid.uuid4())])
 async def test_get_unknown_or_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser, project_id: str
+    client: httpx.AsyncClient, alice: User, project_id: str
 ) -> None:
-    alice = await make_user()
-
-    response = await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers), 404) == {
+        "detail": "Project not found"
+    }
 
 
 # -- patch -----------------------------------------------------------------------------
 
 
 async def test_owner_can_patch_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice, "Old", description="keep")
 
     response = await client.patch(
         f"{PROJECTS}/{project['id']}", json={"name": "New"}, headers=alice.headers
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
     assert (body["name"], body["description"], body["role"]) == ("New", "keep", "owner")
     assert body["updated_at"] > project["updated_at"]
@@ -388,9 +322,8 @@ async def test_owner_can_patch_project(
 
 
 async def test_patch_is_visible_on_get(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
     await client.patch(
         f"{PROJECTS}/{project['id']}", json={"description": "d"}, headers=alice.headers
@@ -402,9 +335,8 @@ async def test_patch_is_visible_on_get(
 
 
 async def test_patch_that_changes_nothing_keeps_updated_at(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice, "Same")
 
     response = await client.patch(
@@ -416,46 +348,34 @@ async def test_patch_that_changes_nothing_keeps_updated_at(
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_patch_project(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice, "Original")
-    await share(alice, project, bob, role)
+    project = await factories.project(alice, "Original")
+    await factories.share(alice, project, bob, role)
 
-    response = await client.patch(
-        f"{PROJECTS}/{project['id']}", json={"name": "Hijacked"}, headers=bob.headers
+    expect(
+        await client.patch(
+            f"{PROJECTS}/{project['id']}", json={"name": "Hijacked"}, headers=bob.headers
+        ),
+        403,
     )
-
-    assert response.status_code == 403
     unchanged = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
     assert unchanged.json()["name"] == "Original"
 
 
 async def test_non_member_cannot_patch_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.patch(
-        f"{PROJECTS}/{project['id']}", json={"name": "x"}, headers=bob.headers
+    expect(
+        await client.patch(f"{PROJECTS}/{project['id']}", json={"name": "x"}, headers=bob.headers),
+        404,
     )
 
-    assert response.status_code == 404
 
-
-async def test_patch_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
-    response = await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers)
-
-    assert response.status_code == 404
+async def test_patch_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
+    expect(await client.patch(f"{PROJECTS}/nope", json={"name": "x"}, headers=alice.headers), 404)
 
 
 @pytest.mark.parametrize(
@@ -484,102 +404,66 @@ async def test_patch_malformed_project_id_is_404(
     ],
 )
 async def test_patch_project_rejects_invalid_body(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject, body: dict[str, Any]
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject, body: dict[str, Any]
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
-    response = await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.patch(f"{PROJECTS}/{project['id']}", json=body, headers=alice.headers), 422)
 
 
 # -- delete ----------------------------------------------------------------------------
 
 
 async def test_owner_can_delete_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, make_project: MakeProject
 ) -> None:
-    alice = await make_user()
     project = await make_project(alice)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-
-    assert response.status_code == 204
-    gone = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert gone.status_code == 404
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers), 204)
+    expect(await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers), 404)
 
 
 async def test_deleting_a_project_removes_its_tasks(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    alice = await make_user()
-    project = await make_project(alice)
-    task = await make_task(alice, project_id=project["id"])
-    subtask = await make_task(alice, project_id=project["id"], parent_id=task["id"])
+    project, task = await factories.project_task(alice)
+    subtask = await factories.task(alice, project_id=project["id"], parent_id=task["id"])
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
     responses = [
         await client.get(f"/api/v1/tasks/{t['id']}", headers=alice.headers) for t in (task, subtask)
     ]
 
-    assert [r.status_code for r in responses] == [404, 404]
+    assert [r.status_code for r in responses] == [404, 404], [r.text for r in responses]
 
 
 async def test_deleting_a_project_keeps_inbox_tasks(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    alice = await make_user()
-    project = await make_project(alice)
-    inbox = await make_task(alice)
+    project = await factories.project(alice)
+    inbox = await factories.task(alice)
     await client.delete(f"{PROJECTS}/{project['id']}", headers=alice.headers)
 
-    response = await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers)
-
-    assert response.status_code == 200
+    expect(await client.get(f"/api/v1/tasks/{inbox['id']}", headers=alice.headers), 200)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
 async def test_non_owner_member_cannot_delete_project(
-    client: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_project: MakeProject,
-    share: Share,
-    role: str,
+    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject, role: str
 ) -> None:
-    alice, bob = await make_user(), await make_user()
-    project = await make_project(alice)
-    await share(alice, project, bob, role)
+    project = await shared_project(alice, bob, role)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 403
-    still = await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers)
-    assert still.status_code == 200
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers), 403)
+    expect(await client.get(f"{PROJECTS}/{project['id']}", headers=alice.headers), 200)
 
 
 async def test_non_member_cannot_delete_project(
-    client: httpx.AsyncClient, make_user: MakeUser, make_project: MakeProject
+    client: httpx.AsyncClient, alice: User, bob: User, make_project: MakeProject
 ) -> None:
-    alice, bob = await make_user(), await make_user()
     project = await make_project(alice)
 
-    response = await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers)
-
-    assert response.status_code == 404
+    expect(await client.delete(f"{PROJECTS}/{project['id']}", headers=bob.headers), 404)
 
 
-async def test_delete_malformed_project_id_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
-    alice = await make_user()
-
-    response = await client.delete(f"{PROJECTS}/%20", headers=alice.headers)
-
-    assert response.status_code == 404
+async def test_delete_malformed_project_id_is_404(client: httpx.AsyncClient, alice: User) -> None:
+    expect(await client.delete(f"{PROJECTS}/%20", headers=alice.headers), 404)

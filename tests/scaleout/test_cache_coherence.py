@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import User
-from tests.scaleout.conftest import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.cluster import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.factories import User
+from tests.support.http import expect
 
 pytestmark = postgres_only
 
@@ -23,8 +24,7 @@ async def create_task(instance: Instance, user: User, **fields: Any) -> dict[str
 
 async def cached_on(pair: Pair, instance: Instance, user: User, task_id: str) -> None:
     """GET the task on `instance`, and check the read left it in the shared cache."""
-    response = await instance.request("GET", f"{TASKS}/{task_id}", user)
-    assert response.status_code == 200, response.text
+    expect(await instance.request("GET", f"{TASKS}/{task_id}", user), 200)
     assert cached_task_keys(pair.redis, task_id) == 1
 
 
@@ -127,10 +127,12 @@ async def shared_project_task(pair: Pair) -> tuple[User, User, dict[str, Any], d
     created = await pair.a.request("POST", PROJECTS, owner, json={"name": "shared"})
     assert created.status_code == 201, created.text
     project = created.json()
-    shared = await pair.a.request(
-        "PUT", f"{PROJECTS}/{project['id']}/members/{viewer.id}", owner, json={"role": "viewer"}
+    expect(
+        await pair.a.request(
+            "PUT", f"{PROJECTS}/{project['id']}/members/{viewer.id}", owner, json={"role": "viewer"}
+        ),
+        200,
     )
-    assert shared.status_code == 200, shared.text
     task = await create_task(pair.a, owner, project_id=project["id"])
     await cached_on(pair, pair.b, viewer, task["id"])
     return owner, viewer, project, task

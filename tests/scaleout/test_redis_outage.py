@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import User
-from tests.scaleout.conftest import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.cluster import Instance, Pair, cached_task_keys, postgres_only
+from tests.support.factories import User
+from tests.support.http import expect
 
 pytestmark = postgres_only
 
@@ -119,7 +120,7 @@ async def test_rate_limit_counts_again_soon_after_redis_restarts(outage: Pair) -
     user = await pair.new_user()
     pair.redis.kill()
     for instance in pair:  # both instances notice the outage
-        assert (await instance.request("GET", "/api/v1/users/me", user)).status_code == 200
+        expect(await instance.request("GET", "/api/v1/users/me", user), 200)
 
     pair.redis.start()
     deadline = asyncio.get_running_loop().time() + RECOVERY_SECONDS

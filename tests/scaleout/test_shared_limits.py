@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import User
-from tests.scaleout.conftest import Pair, postgres_only
+from tests.support.cluster import Pair, postgres_only
+from tests.support.factories import User
 
 pytestmark = postgres_only
 
@@ -54,7 +54,9 @@ async def test_login_failures_counted_across_instances_then_429(pair: Pair) -> N
         (await (pair.a if i % 2 == 0 else pair.b).http.post("/api/v1/auth/token", data=wrong))
         for i in range(LOGIN_FAILURES_PER_EMAIL)
     ]
-    assert [r.status_code for r in failures] == [401] * LOGIN_FAILURES_PER_EMAIL
+    assert [r.status_code for r in failures] == [401] * LOGIN_FAILURES_PER_EMAIL, [
+        r.text for r in failures
+    ]
 
     blocked = await pair.b.http.post(
         "/api/v1/auth/token", data={"username": user.email, "password": user.password}

@@ -140,7 +140,7 @@ async def test_settings_choose_the_embedder(stub_url: str) -> None:
             embeddings="openai",
             embeddings_url=stub_url,
             embeddings_model="stub-model",
-            embeddings_api_key="sk-test-key",  # type: ignore[arg-type]
+            embeddings_api_key="sk-test-key",
         )
     )
     try:

@@ -1,1 +1,2 @@
-"""Reusable test helpers: a cuttable TCP proxy, subprocess fixtures, test-only jobs."""
+"""The one home of test support, for tests/, bench/, faults/ and fuzz/ alike: env, ports,
+databases, the app under test, typed factories, HTTP checks, server processes, test jobs."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import User
+from tests.support.factories import User
 
 
 async def activity_of(
@@ -22,3 +22,14 @@ async def activity_of(
         if len(entries) >= expected or asyncio.get_running_loop().time() > deadline:
             return entries
         await asyncio.sleep(0.05)
+
+
+async def complete_and_wait(
+    client: httpx.AsyncClient, user: User, task: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Mark `task` done and wait until its activity job has run (one entry)."""
+    response = await client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=user.headers
+    )
+    assert response.status_code == 200, response.text
+    return await activity_of(client, user, task["id"], expected=1)

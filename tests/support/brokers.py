@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis
-from kombu import Connection
+from kombu.connection import Connection
 
 
 def delete_queue(broker_url: str, name: str) -> None:

@@ -75,9 +75,16 @@ class PgvectorServer:
         run_as = _run_as()
         if run_as:
             os.chown(self.directory, run_as["user"], run_as["group"])
-        initdb = [BIN / "initdb", "-D", data, *INITDB_OPTIONS]
+        initdb: list[str] = [str(BIN / "initdb"), "-D", str(data), *INITDB_OPTIONS]
         subprocess.run(initdb, check=True, capture_output=True, **run_as)
-        server = [BIN / "postgres", "-D", data, "-p", str(self.port), *SERVER_OPTIONS]
+        server: list[str] = [
+            str(BIN / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(self.port),
+            *SERVER_OPTIONS,
+        ]
         with log.open("wb") as out:
             self.process = subprocess.Popen(server, stdout=out, stderr=subprocess.STDOUT, **run_as)
         asyncio.run(self._wait_and_create_extension(log))

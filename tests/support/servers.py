@@ -7,35 +7,44 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import redis
 
+from tests.support.app import CHEAP_ARGON2_ENV
+from tests.support.env import clean_environ, missing
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 TASKHUB = ROOT / ".venv" / "bin" / "taskhub"
 START_TIMEOUT_SECONDS = 20.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def clean_environ(**env: str) -> dict[str, str]:
-    """This process's environment without its TASKHUB_* settings, plus `env`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TASKHUB_")}
-    return {**base, **env}
-
-
 def redis_server_installed() -> bool:
     return shutil.which("redis-server") is not None
+
+
+def server_env(
+    data_dir: Path, secret: str, database_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a `taskhub serve` that scripts drive hard (fuzz, faults): none
+    of the caller's TASKHUB_*, no rate limit, cheap Argon2, no access log."""
+    env = clean_environ(
+        TASKHUB_SECRET_KEY=secret,
+        TASKHUB_DATA_DIR=str(data_dir),
+        TASKHUB_RATE_LIMIT_PER_MINUTE="0",
+        TASKHUB_ACCESS_LOG="false",
+        **CHEAP_ARGON2_ENV,
+        **extra,
+    )
+    if database_url is not None:
+        env["TASKHUB_DATABASE_URL"] = database_url
+    return env
 
 
 @dataclass
@@ -70,6 +79,15 @@ class RedisProcess:
                     time.sleep(0.02)
         finally:
             client.close()
+
+    def freeze(self) -> None:
+        """Stop the process without closing its socket: Redis hangs instead of refusing."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.process is not None:
@@ -135,6 +153,18 @@ class ApiProcess:
         self.process = None
 
 
+def own_redis() -> Iterator[RedisProcess]:
+    """A started redis-server of the caller's own (for fixtures); killed at teardown."""
+    if not redis_server_installed():
+        missing("redis-server is not installed")
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 def run_migrate(env: dict[str, str], cwd: Path) -> None:
     """`taskhub migrate` as an operator runs it, with this environment."""
     done = subprocess.run(
@@ -154,6 +184,8 @@ __all__ = [
     "RedisProcess",
     "clean_environ",
     "free_port",
+    "own_redis",
     "redis_server_installed",
     "run_migrate",
+    "server_env",
 ]

@@ -1,68 +1,16 @@
-"""Helpers shared by the task tests."""
+"""Fixtures of the task tests (helpers live in `tests.support`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from taskhub.db import Database
 from taskhub.jobs.models import JobStatus, OutboxMessage
-from tests.conftest import MakeProject, MakeUser, User
-
-TASKS = "/api/v1/tasks"
-
-MakeSharedProject = Callable[[User, User, str], Awaitable[dict[str, Any]]]
-
-
-def task_url(task: dict[str, Any] | str) -> str:
-    return f"{TASKS}/{task if isinstance(task, str) else task['id']}"
-
-
-@pytest.fixture
-async def alice(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-async def bob(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-def shared_project(
-    make_project: MakeProject, share: Callable[..., Awaitable[None]]
-) -> MakeSharedProject:
-    """A project owned by `owner` in which `member` has `role`."""
-
-    async def factory(owner: User, member: User, role: str) -> dict[str, Any]:
-        project = await make_project(owner)
-        await share(owner, project, member, role)
-        return project
-
-    return factory
-
-
-async def list_all(client: httpx.AsyncClient, user: User, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a listing, following cursors."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = dict(params)
-        if cursor is not None:
-            query["cursor"] = cursor
-        response = await client.get(TASKS, params=query, headers=user.headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,8 @@ from fastapi import FastAPI
 
 from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
-from tests.tasks.conftest import TASKS, task_url
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
+from tests.support.http import TASKS, task_url
 
 Share = Callable[..., Awaitable[None]]
 

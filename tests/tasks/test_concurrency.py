@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, list_all, task_url
+from tests.support.factories import Factories, MakeTask, User, list_all
+from tests.support.http import TASKS, task_url
 
 
 async def test_concurrent_patches_with_same_if_match_let_exactly_one_win(
@@ -22,7 +22,10 @@ async def test_concurrent_patches_with_same_if_match_let_exactly_one_win(
             client.patch(task_url(task), json={"title": "second"}, headers=headers),
         )
 
-        assert sorted([first.status_code, second.status_code]) == [200, 412]
+        assert sorted([first.status_code, second.status_code]) == [200, 412], (
+            first.text,
+            second.text,
+        )
         winner = first if first.status_code == 200 else second
         stored = (await client.get(task_url(task), headers=alice.headers)).json()
         assert stored["version"] == 2
@@ -39,7 +42,7 @@ async def test_concurrent_patches_without_if_match_both_apply(
         client.patch(task_url(task), json={"labels": ["x"]}, headers=alice.headers),
     )
 
-    assert [r.status_code for r in responses] == [200, 200]
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
     stored = (await client.get(task_url(task), headers=alice.headers)).json()
     assert (stored["priority"], stored["labels"], stored["version"]) == (3, ["x"], 3)
 
@@ -67,7 +70,7 @@ async def test_fifty_concurrent_creates_all_persist(client: httpx.AsyncClient, a
         *(client.post(TASKS, json={"title": t}, headers=alice.headers) for t in titles)
     )
 
-    assert [r.status_code for r in responses] == [201] * 50
+    assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses]
     listed = await list_all(client, alice, limit=100)
     assert sorted(t["title"] for t in listed) == sorted(titles)
     assert {t["id"] for t in listed} == {r.json()["id"] for r in responses}
@@ -84,10 +87,10 @@ async def test_concurrent_creates_get_distinct_positions(
 
 
 async def test_concurrent_moves_into_a_project_get_distinct_positions(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    tasks = [await make_task(alice) for _ in range(10)]
+    project = await factories.project(alice)
+    tasks = [await factories.task(alice) for _ in range(10)]
 
     responses = await asyncio.gather(
         *(

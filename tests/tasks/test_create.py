@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
+from tests.support.factories import Factories, MakeSharedProject, MakeTask, User
+from tests.support.http import TASKS, expect, task_url
 
 
 async def _create(client: httpx.AsyncClient, user: User, body: Any) -> httpx.Response:
@@ -22,7 +22,7 @@ async def test_minimal_body_creates_task_with_defaults(
 ) -> None:
     response = await _create(client, alice, {"title": "Buy milk"})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     task = response.json()
     assert task["title"] == "Buy milk"
     assert task["description"] == ""
@@ -41,7 +41,7 @@ async def test_minimal_body_creates_task_with_defaults(
 async def test_create_answers_location_and_etag(client: httpx.AsyncClient, alice: User) -> None:
     response = await _create(client, alice, {"title": "Buy milk"})
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.headers["location"] == task_url(response.json())
     assert response.headers["etag"] == '"1"'
 
@@ -49,10 +49,10 @@ async def test_create_answers_location_and_etag(client: httpx.AsyncClient, alice
 async def test_location_points_at_the_created_task(client: httpx.AsyncClient, alice: User) -> None:
     created = await _create(client, alice, {"title": "Buy milk"})
 
-    fetched = await client.get(created.headers["location"], headers=alice.headers)
-
-    assert fetched.status_code == 200
-    assert fetched.json() == created.json()
+    assert (
+        expect(await client.get(created.headers["location"], headers=alice.headers), 200)
+        == created.json()
+    )
 
 
 async def test_create_stores_every_field_sent(client: httpx.AsyncClient, alice: User) -> None:
@@ -70,7 +70,7 @@ async def test_create_stores_every_field_sent(client: httpx.AsyncClient, alice: 
     assert task["description"] == "details"
     assert task["priority"] == 4
     assert task["labels"] == ["home", "errand"]
-    assert datetime.fromisoformat(task["due_at"]) == datetime.fromisoformat(body["due_at"])
+    assert datetime.fromisoformat(task["due_at"]) == datetime.fromisoformat(str(body["due_at"]))
 
 
 async def test_created_timestamps_are_utc_with_offset(
@@ -111,19 +111,16 @@ async def test_labels_drop_duplicates_keeping_order(client: httpx.AsyncClient, a
 async def test_twenty_labels_are_accepted(client: httpx.AsyncClient, alice: User) -> None:
     labels = [f"l{i}" for i in range(20)]
 
-    response = await _create(client, alice, {"title": "t", "labels": labels})
-
-    assert response.status_code == 201
-    assert response.json()["labels"] == labels
+    assert (
+        expect(await _create(client, alice, {"title": "t", "labels": labels}), 201)["labels"]
+        == labels
+    )
 
 
 async def test_boundary_lengths_are_accepted(client: httpx.AsyncClient, alice: User) -> None:
     body = {"title": "x" * 200, "description": "d" * 20_000, "labels": ["l" * 50, "m"]}
 
-    response = await _create(client, alice, body)
-
-    assert response.status_code == 201
-    assert response.json()["title"] == "x" * 200
+    assert expect(await _create(client, alice, body), 201)["title"] == "x" * 200
 
 
 async def test_new_tasks_go_last(
@@ -210,9 +207,7 @@ async def test_body_that_is_not_a_json_object_is_422(
 ) -> None:
     headers = {**alice.headers, "Content-Type": "application/json"}
 
-    response = await client.post(TASKS, content=raw, headers=headers)
-
-    assert response.status_code == 422
+    expect(await client.post(TASKS, content=raw, headers=headers), 422)
 
 
 async def test_validation_error_does_not_echo_large_input(
@@ -220,22 +215,21 @@ async def test_validation_error_does_not_echo_large_input(
 ) -> None:
     response = await _create(client, alice, {"title": "t", "description": "Z" * 30_000})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert "Z" * 100 not in response.text
 
 
 async def test_create_without_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.post(TASKS, json={"title": "t"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_create_in_unknown_project_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())})
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(
+        await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())}), 404
+    ) == {"detail": "Project not found"}
 
 
 async def test_create_in_someone_elses_project_is_404(
@@ -243,10 +237,9 @@ async def test_create_in_someone_elses_project_is_404(
 ) -> None:
     project = await make_project(bob)
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(
+        await _create(client, alice, {"title": "t", "project_id": project["id"]}), 404
+    ) == {"detail": "Project not found"}
 
 
 async def test_viewer_cannot_create_task_in_project(
@@ -254,9 +247,7 @@ async def test_viewer_cannot_create_task_in_project(
 ) -> None:
     project = await shared_project(bob, alice, "viewer")
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 403
+    expect(await _create(client, alice, {"title": "t", "project_id": project["id"]}), 403)
 
 
 async def test_editor_creates_task_in_project(
@@ -264,10 +255,12 @@ async def test_editor_creates_task_in_project(
 ) -> None:
     project = await shared_project(bob, alice, "editor")
 
-    response = await _create(client, alice, {"title": "t", "project_id": project["id"]})
-
-    assert response.status_code == 201
-    assert response.json()["project_id"] == project["id"]
+    assert (
+        expect(await _create(client, alice, {"title": "t", "project_id": project["id"]}), 201)[
+            "project_id"
+        ]
+        == project["id"]
+    )
 
 
 async def test_task_created_by_editor_is_visible_to_project_owner(
@@ -276,36 +269,26 @@ async def test_task_created_by_editor_is_visible_to_project_owner(
     project = await shared_project(bob, alice, "editor")
     task = (await _create(client, alice, {"title": "t", "project_id": project["id"]})).json()
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 200
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_positions_in_project_count_every_members_tasks(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    bobs = await make_task(bob, project_id=project["id"])
+    project, bobs = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    alices = await make_task(alice, project_id=project["id"])
+    alices = await factories.task(alice, project_id=project["id"])
 
     assert alices["position"] > bobs["position"]
 
 
 async def test_explicit_position_is_kept(client: httpx.AsyncClient, alice: User) -> None:
-    response = await _create(client, alice, {"title": "t", "position": 42})
-
-    assert response.status_code == 201
-    assert response.json()["position"] == 42
+    assert (
+        expect(await _create(client, alice, {"title": "t", "position": 42}), 201)["position"] == 42
+    )
 
 
 async def test_lone_surrogate_in_title_is_422(client: httpx.AsyncClient, alice: User) -> None:
     headers = {**alice.headers, "Content-Type": "application/json"}
 
-    response = await client.post(TASKS, content=b'{"title": "a\\ud800b"}', headers=headers)
-
-    assert response.status_code == 422
+    expect(await client.post(TASKS, content=b'{"title": "a\\ud800b"}', headers=headers), 422)

@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import MakeSharedProject, task_url
+from tests.support.factories import Factories, MakeTask, User
+from tests.support.http import expect, task_url
 
 
 async def test_delete_answers_204_then_404(
@@ -18,11 +18,11 @@ async def test_delete_answers_204_then_404(
 
     deleted = await client.delete(task_url(task), headers=alice.headers)
 
-    assert deleted.status_code == 204
+    assert deleted.status_code == 204, deleted.text
     assert deleted.content == b""
-    gone = await client.get(task_url(task), headers=alice.headers)
-    assert gone.status_code == 404
-    assert gone.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_deleting_twice_is_404(
@@ -31,9 +31,7 @@ async def test_deleting_twice_is_404(
     task = await make_task(alice)
     await client.delete(task_url(task), headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
 
 
 async def test_delete_with_matching_if_match(
@@ -41,9 +39,7 @@ async def test_delete_with_matching_if_match(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
-
-    assert response.status_code == 204
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'}), 204)
 
 
 async def test_delete_with_if_match_star(
@@ -51,9 +47,7 @@ async def test_delete_with_if_match_star(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"})
-
-    assert response.status_code == 204
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": "*"}), 204)
 
 
 @pytest.mark.parametrize("if_match", ['"2"', 'W/"1"', "junk"])
@@ -62,10 +56,10 @@ async def test_delete_with_non_matching_if_match_is_412_and_keeps_task(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match})
-
-    assert response.status_code == 412
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    expect(
+        await client.delete(task_url(task), headers={**alice.headers, "If-Match": if_match}), 412
+    )
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
 
 
 async def test_delete_with_stale_if_match_after_update_is_412(
@@ -74,9 +68,7 @@ async def test_delete_with_stale_if_match_after_update_is_412(
     task = await make_task(alice)
     await client.patch(task_url(task), json={"title": "v2"}, headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'})
-
-    assert response.status_code == 412
+    expect(await client.delete(task_url(task), headers={**alice.headers, "If-Match": '"1"'}), 412)
 
 
 async def test_deleting_parent_deletes_its_subtasks(
@@ -87,12 +79,10 @@ async def test_deleting_parent_deletes_its_subtasks(
     grandchild = await make_task(alice, parent_id=child["id"])
     unrelated = await make_task(alice)
 
-    response = await client.delete(task_url(parent), headers=alice.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(task_url(parent), headers=alice.headers), 204)
     for task in (child, grandchild):
-        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
-    assert (await client.get(task_url(unrelated), headers=alice.headers)).status_code == 200
+        expect(await client.get(task_url(task), headers=alice.headers), 404)
+    expect(await client.get(task_url(unrelated), headers=alice.headers), 200)
 
 
 async def test_deleting_subtask_keeps_parent(
@@ -103,7 +93,7 @@ async def test_deleting_subtask_keeps_parent(
 
     await client.delete(task_url(child), headers=alice.headers)
 
-    assert (await client.get(task_url(parent), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(parent), headers=alice.headers), 200)
 
 
 async def test_deleting_a_task_with_activity_succeeds(
@@ -112,56 +102,33 @@ async def test_deleting_a_task_with_activity_succeeds(
     task = await make_task(alice)
     await client.patch(task_url(task), json={"done": True}, headers=alice.headers)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(task_url(task), headers=alice.headers), 204)
 
 
 async def test_viewer_cannot_delete_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 403
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+    expect(await client.delete(task_url(task), headers=alice.headers), 403)
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_editor_can_delete_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 204
+    expect(await client.delete(task_url(task), headers=alice.headers), 204)
 
 
 async def test_non_member_delete_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
 
 
 async def test_deleting_another_users_inbox_task_is_404(
@@ -169,19 +136,16 @@ async def test_deleting_another_users_inbox_task_is_404(
 ) -> None:
     task = await make_task(bob)
 
-    response = await client.delete(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.delete(task_url(task), headers=alice.headers), 404)
 
 
 @pytest.mark.parametrize("task_id", ["nope", str(uuid.uuid4())])
 async def test_delete_unknown_or_invalid_id_is_404(
     client: httpx.AsyncClient, alice: User, task_id: str
 ) -> None:
-    response = await client.delete(task_url(task_id), headers=alice.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.delete(task_url(task_id), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_delete_without_token_is_401(
@@ -189,6 +153,4 @@ async def test_delete_without_token_is_401(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.delete(task_url(task))
-
-    assert response.status_code == 401
+    expect(await client.delete(task_url(task)), 401)

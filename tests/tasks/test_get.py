@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, task_url
-
-_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-
-
-@contextmanager
-def count_statements(app: FastAPI) -> Iterator[list[str]]:
-    """SQL statements the app sends while the block runs, transaction control excluded."""
-    statements: list[str] = []
-    engine = app.state.db.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # The embedded job runner polls the outbox on this engine once a second; a poll
-        # landing inside the block is not the request's statement.
-        if "outbox" in statement:
-            return
-        if not statement.lstrip().upper().startswith(_TRANSACTION_CONTROL):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.support.factories import Factories, MakeTask, User
+from tests.support.http import TASKS, expect, task_url
+from tests.support.sql import count_statements
 
 
 async def test_owner_gets_task_with_strong_etag(
@@ -47,7 +21,7 @@ async def test_owner_gets_task_with_strong_etag(
 
     response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == task
     assert response.headers["etag"] == '"1"'
 
@@ -70,17 +44,15 @@ async def test_other_users_task_is_404(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_unknown_task_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.get(task_url(str(uuid.uuid4())), headers=alice.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(str(uuid.uuid4())), headers=alice.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_invalid_uuid_is_answered_like_an_unknown_task(
@@ -92,7 +64,7 @@ async def test_invalid_uuid_is_answered_like_an_unknown_task(
     for bad in ("not-a-uuid", "123", "%00", "x" * 300):
         response = await client.get(f"{TASKS}/{bad}", headers=alice.headers)
 
-        assert response.status_code == 404, bad
+        assert response.status_code == 404, (bad, response.text)
         assert response.content == foreign.content, bad
 
 
@@ -103,68 +75,47 @@ async def test_get_without_token_is_401(
 
     response = await client.get(task_url(task))
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_get_with_invalid_token_is_401_even_for_unknown_task(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.get(
-        task_url(str(uuid.uuid4())), headers={"Authorization": "Bearer nonsense"}
+    expect(
+        await client.get(task_url(str(uuid.uuid4())), headers={"Authorization": "Bearer nonsense"}),
+        401,
     )
-
-    assert response.status_code == 401
 
 
 async def test_project_viewer_sees_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 200
-    assert response.json()["id"] == task["id"]
+    assert expect(await client.get(task_url(task), headers=alice.headers), 200)["id"] == task["id"]
 
 
 async def test_former_member_no_longer_sees_the_tasks_they_created(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(alice, project_id=project["id"])
-    left = await client.delete(
-        f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
+    project, task = await factories.shared_task(bob, alice, "editor", author=alice)
+    expect(
+        await client.delete(
+            f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
+        ),
+        204,
     )
-    assert left.status_code == 204
 
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(task_url(task), headers=alice.headers), 404)
 
 
 async def test_task_in_project_of_non_member_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(task_url(task), headers=alice.headers), 404)
 
 
 def empty_cache(app: FastAPI) -> None:
@@ -181,26 +132,20 @@ async def test_get_inbox_task_issues_exactly_one_statement(
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(statements) == 1, statements
 
 
 async def test_get_project_task_issues_exactly_one_statement(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    app: FastAPI, factories: Factories, client: httpx.AsyncClient, alice: User, bob: User
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
     empty_cache(app)
 
     with count_statements(app) as statements:
         response = await client.get(task_url(task), headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert len(statements) == 1, statements
 
 
@@ -222,19 +167,18 @@ async def test_cached_task_is_not_served_to_another_user(
     app: FastAPI, client: httpx.AsyncClient, alice: User, bob: User, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
 
-    response = await client.get(task_url(task), headers=bob.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_patch_is_visible_to_the_next_get(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     task = await make_task(alice)
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
     await client.patch(task_url(task), json={"title": "renamed"}, headers=alice.headers)
 
     response = await client.get(task_url(task), headers=alice.headers)
@@ -244,17 +188,12 @@ async def test_patch_is_visible_to_the_next_get(
 
 
 async def test_list_statement_count_does_not_depend_on_page_size(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    app: FastAPI, client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
+    project = await factories.shared_project(bob, alice, "editor")
     for _ in range(3):
-        await make_task(alice)
-        await make_task(alice, project_id=project["id"])
+        await factories.task(alice)
+        await factories.task(alice, project_id=project["id"])
 
     with count_statements(app) as one_item:
         small = await client.get(TASKS, params={"limit": 1}, headers=alice.headers)
@@ -267,15 +206,11 @@ async def test_list_statement_count_does_not_depend_on_page_size(
 
 
 async def test_project_list_statement_count_does_not_depend_on_page_size(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    alice: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    app: FastAPI, client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
+    project = await factories.project(alice)
     for _ in range(5):
-        await make_task(alice, project_id=project["id"])
+        await factories.task(alice, project_id=project["id"])
     params = {"project_id": project["id"]}
 
     with count_statements(app) as one_item:
@@ -289,43 +224,30 @@ async def test_project_list_statement_count_does_not_depend_on_page_size(
 
 
 async def test_member_who_leaves_loses_a_cached_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
     for _ in range(2):  # the task and alice's roles are now both cached
-        assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
-    removed = await client.delete(
-        f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=bob.headers
+        expect(await client.get(task_url(task), headers=alice.headers), 200)
+    expect(
+        await client.delete(
+            f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=bob.headers
+        ),
+        204,
     )
-    assert removed.status_code == 204
 
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 404
+    expect(await client.get(task_url(task), headers=alice.headers), 404)
 
 
 async def test_new_member_sees_a_cached_project_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    share: Any,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 200
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 404
+    project, task = await factories.project_task(bob)
+    expect(await client.get(task_url(task), headers=bob.headers), 200)
+    expect(await client.get(task_url(task), headers=alice.headers), 404)
 
-    await share(bob, project, alice, "viewer")
-    response = await client.get(task_url(task), headers=alice.headers)
-
-    assert response.status_code == 200
+    await factories.share(bob, project, alice, "viewer")
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
 
 
 async def test_first_page_reflects_a_new_task_at_once(
@@ -341,14 +263,9 @@ async def test_first_page_reflects_a_new_task_at_once(
 
 
 async def test_first_page_of_a_member_reflects_a_project_task_update(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"], title="old")
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob, title="old")
     assert (await client.get("/api/v1/tasks", headers=alice.headers)).json()["items"]
 
     await client.patch(task_url(task), json={"title": "new"}, headers=bob.headers)

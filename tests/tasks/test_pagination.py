@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject
+from tests.support.factories import Factories, User
+from tests.support.http import TASKS
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
 DUES = [None, "2030-01-01T00:00:00Z", "2029-06-01T12:00:00Z", None, "2031-03-03T03:03:03Z"]
@@ -29,17 +29,13 @@ def _fields(i: int, project_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("order_by", ORDERS)
 async def test_paging_while_another_writer_inserts_never_repeats_or_skips(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
-    order_by: str,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories, order_by: str
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
+    project = await factories.shared_project(alice, bob, "editor")
     counter = itertools.count()
     existing = {
-        (await make_task(alice, **_fields(next(counter), project["id"])))["id"] for _ in range(12)
+        (await factories.task(alice, **_fields(next(counter), project["id"])))["id"]
+        for _ in range(12)
     }
 
     seen: list[str] = []
@@ -57,7 +53,7 @@ async def test_paging_while_another_writer_inserts_never_repeats_or_skips(
             break
         # The other writer adds tasks that sort anywhere, including ties and nulls.
         for writer in (alice, bob):
-            await make_task(writer, **_fields(next(counter), project["id"]))
+            await factories.task(writer, **_fields(next(counter), project["id"]))
 
     assert len(seen) == len(set(seen)), "an item was repeated"
     assert existing <= set(seen), "an item that existed at the start was skipped"

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import TASKS, MakeSharedProject, list_all, task_url
+from tests.support.factories import (
+    Factories,
+    MakeTask,
+    User,
+    list_all,
+)
+from tests.support.http import TASKS, expect, task_url
+
+
+async def _child(
+    client: httpx.AsyncClient,
+    user: User,
+    parent: dict[str, Any],
+    project: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """POST a subtask "child" of `parent` (in `project`, if given) as `user`."""
+    body: dict[str, Any] = {"title": "child", "parent_id": parent["id"]}
+    if project is not None:
+        body["project_id"] = project["id"]
+    return await client.post(TASKS, json=body, headers=user.headers)
 
 
 async def test_create_subtask_in_inbox(
@@ -15,55 +34,41 @@ async def test_create_subtask_in_inbox(
 ) -> None:
     parent = await make_task(alice)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-    )
-
-    assert response.status_code == 201
-    assert response.json()["parent_id"] == parent["id"]
+    assert expect(await _child(client, alice, parent), 201)["parent_id"] == parent["id"]
 
 
 async def test_create_subtask_in_same_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
+    project, parent = await factories.project_task(alice)
 
-    response = await client.post(
-        TASKS,
-        json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
-        headers=alice.headers,
+    expect(
+        await _child(client, alice, parent, project),
+        201,
     )
-
-    assert response.status_code == 201
 
 
 async def test_subtask_in_inbox_of_project_parent_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
+    _project, parent = await factories.project_task(alice)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    expect(
+        await _child(client, alice, parent),
+        422,
     )
-
-    assert response.status_code == 422
 
 
 async def test_subtask_in_other_project_than_parent_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    first, second = await make_project(alice, "one"), await make_project(alice, "two")
-    parent = await make_task(alice, project_id=first["id"])
+    first, second = await factories.project(alice, "one"), await factories.project(alice, "two")
+    parent = await factories.task(alice, project_id=first["id"])
 
-    response = await client.post(
-        TASKS,
-        json={"title": "child", "parent_id": parent["id"], "project_id": second["id"]},
-        headers=alice.headers,
+    expect(
+        await _child(client, alice, parent, second),
+        422,
     )
-
-    assert response.status_code == 422
 
 
 async def test_parent_of_another_user_is_404_like_an_unknown_one(
@@ -71,56 +76,38 @@ async def test_parent_of_another_user_is_404_like_an_unknown_one(
 ) -> None:
     parent = await make_task(bob)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
-    )
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await _child(client, alice, parent), 404) == {"detail": "Task not found"}
 
 
 async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": str(uuid.uuid4())}, headers=alice.headers
+    expect(
+        await client.post(
+            TASKS, json={"title": "child", "parent_id": str(uuid.uuid4())}, headers=alice.headers
+        ),
+        404,
     )
-
-    assert response.status_code == 404
 
 
 async def test_read_only_parent_is_422(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    parent = await make_task(bob, project_id=project["id"])
+    _project, parent = await factories.shared_task(bob, alice, "viewer", author=bob)
 
-    response = await client.post(
-        TASKS, json={"title": "child", "parent_id": parent["id"]}, headers=alice.headers
+    expect(
+        await _child(client, alice, parent),
+        422,
     )
-
-    assert response.status_code == 422
 
 
 async def test_editor_may_add_subtask_to_a_task_of_another_member(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    parent = await make_task(bob, project_id=project["id"])
+    project, parent = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    response = await client.post(
-        TASKS,
-        json={"title": "child", "parent_id": parent["id"], "project_id": project["id"]},
-        headers=alice.headers,
+    expect(
+        await _child(client, alice, parent, project),
+        201,
     )
-
-    assert response.status_code == 201
 
 
 async def test_task_cannot_be_its_own_parent(
@@ -128,11 +115,10 @@ async def test_task_cannot_be_its_own_parent(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.patch(
-        task_url(task), json={"parent_id": task["id"]}, headers=alice.headers
+    expect(
+        await client.patch(task_url(task), json={"parent_id": task["id"]}, headers=alice.headers),
+        422,
     )
-
-    assert response.status_code == 422
 
 
 async def test_two_task_cycle_is_422(
@@ -141,9 +127,7 @@ async def test_two_task_cycle_is_422(
     a = await make_task(alice)
     b = await make_task(alice, parent_id=a["id"])
 
-    response = await client.patch(task_url(a), json={"parent_id": b["id"]}, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.patch(task_url(a), json={"parent_id": b["id"]}, headers=alice.headers), 422)
     assert (await client.get(task_url(a), headers=alice.headers)).json()["parent_id"] is None
 
 
@@ -154,9 +138,7 @@ async def test_longer_cycle_is_422(
     b = await make_task(alice, parent_id=a["id"])
     c = await make_task(alice, parent_id=b["id"])
 
-    response = await client.patch(task_url(a), json={"parent_id": c["id"]}, headers=alice.headers)
-
-    assert response.status_code == 422
+    expect(await client.patch(task_url(a), json={"parent_id": c["id"]}, headers=alice.headers), 422)
 
 
 async def test_reparenting_within_a_tree_without_cycle_succeeds(
@@ -166,10 +148,12 @@ async def test_reparenting_within_a_tree_without_cycle_succeeds(
     b = await make_task(alice, parent_id=a["id"])
     c = await make_task(alice, parent_id=b["id"])
 
-    response = await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers)
-
-    assert response.status_code == 200
-    assert response.json()["parent_id"] == a["id"]
+    assert (
+        expect(
+            await client.patch(task_url(c), json={"parent_id": a["id"]}, headers=alice.headers), 200
+        )["parent_id"]
+        == a["id"]
+    )
 
 
 async def test_clearing_parent_detaches_subtask(
@@ -180,23 +164,24 @@ async def test_clearing_parent_detaches_subtask(
 
     response = await client.patch(task_url(child), json={"parent_id": None}, headers=alice.headers)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["parent_id"] is None
 
 
 async def test_moving_parent_to_project_moves_its_subtree(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
-    grandchild = await make_task(alice, parent_id=child["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
+    grandchild = await factories.task(alice, parent_id=child["id"])
 
-    moved = await client.patch(
-        task_url(parent), json={"project_id": project["id"]}, headers=alice.headers
+    expect(
+        await client.patch(
+            task_url(parent), json={"project_id": project["id"]}, headers=alice.headers
+        ),
+        200,
     )
-
-    assert moved.status_code == 200
     for task in (child, grandchild):
         fetched = (await client.get(task_url(task), headers=alice.headers)).json()
         assert fetched["project_id"] == project["id"]
@@ -206,43 +191,39 @@ async def test_moving_parent_to_project_moves_its_subtree(
 
 
 async def test_moving_parent_between_projects_keeps_subtree_visible_to_new_members(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    private = await make_project(alice)
-    shared = await shared_project(alice, bob, "viewer")
-    parent = await make_task(alice, project_id=private["id"])
-    child = await make_task(alice, project_id=private["id"], parent_id=parent["id"])
+    private = await factories.project(alice)
+    shared = await factories.shared_project(alice, bob, "viewer")
+    parent = await factories.task(alice, project_id=private["id"])
+    child = await factories.task(alice, project_id=private["id"], parent_id=parent["id"])
 
     await client.patch(task_url(parent), json={"project_id": shared["id"]}, headers=alice.headers)
 
-    assert (await client.get(task_url(child), headers=bob.headers)).status_code == 200
+    expect(await client.get(task_url(child), headers=bob.headers), 200)
 
 
 async def test_moving_subtask_alone_to_another_project_is_422(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
 
-    response = await client.patch(
-        task_url(child), json={"project_id": project["id"]}, headers=alice.headers
+    expect(
+        await client.patch(
+            task_url(child), json={"project_id": project["id"]}, headers=alice.headers
+        ),
+        422,
     )
-
-    assert response.status_code == 422
 
 
 async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice)
-    child = await make_task(alice, parent_id=parent["id"])
+    project = await factories.project(alice)
+    parent = await factories.task(alice)
+    child = await factories.task(alice, parent_id=parent["id"])
 
     response = await client.patch(
         task_url(child),
@@ -250,17 +231,16 @@ async def test_subtask_may_move_when_its_parent_is_cleared_at_once(
         headers=alice.headers,
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["project_id"] == project["id"]
     assert response.json()["parent_id"] is None
 
 
 async def test_parent_moved_to_inbox_takes_subtree_along(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    parent = await make_task(alice, project_id=project["id"])
-    child = await make_task(alice, project_id=project["id"], parent_id=parent["id"])
+    project, parent = await factories.project_task(alice)
+    child = await factories.task(alice, project_id=project["id"], parent_id=parent["id"])
 
     await client.patch(task_url(parent), json={"project_id": None}, headers=alice.headers)
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeProject, MakeTask, User
-from tests.tasks.conftest import MakeSharedProject, task_url
+from tests.support.factories import Factories, MakeTask, User
+from tests.support.http import expect, task_url
 
 
 async def _patch(
@@ -40,7 +40,7 @@ async def test_only_sent_fields_change(
 
     response = await _patch(client, alice, task, {"title": "new"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["title"] == "new"
     unchanged = ("description", "priority", "labels", "due_at", "done", "position", "created_at")
@@ -94,7 +94,7 @@ async def test_patch_that_changes_nothing_keeps_version(
 
     response = await _patch(client, alice, task, body)
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == task
     assert response.headers["etag"] == '"1"'
 
@@ -206,19 +206,24 @@ async def test_invalid_patch_is_422_and_changes_nothing(
 
     response = await _patch(client, alice, task, body)
 
-    assert response.status_code == 422, case
+    assert response.status_code == 422, (case, response.text)
     assert (await client.get(task_url(task), headers=alice.headers)).json() == task
 
 
-async def test_if_match_with_current_version_succeeds(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+@pytest.mark.parametrize(
+    ("earlier_patches", "if_match"),
+    [(0, '"1"'), (1, "*"), (0, '"7", "1"')],
+    ids=["current-version", "star-any-version", "list-with-current"],
+)
+async def test_if_match_naming_the_current_version_succeeds(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, earlier_patches: int, if_match: str
 ) -> None:
     task = await make_task(alice)
+    for n in range(earlier_patches):
+        expect(await _patch(client, alice, task, {"title": f"v{n + 2}"}), 200)
 
-    response = await _patch(client, alice, task, {"title": "new"}, if_match='"1"')
-
-    assert response.status_code == 200
-    assert response.json()["version"] == 2
+    patched = expect(await _patch(client, alice, task, {"title": "new"}, if_match=if_match), 200)
+    assert patched["version"] == earlier_patches + 2
 
 
 async def test_if_match_with_stale_version_is_412(
@@ -227,9 +232,7 @@ async def test_if_match_with_stale_version_is_412(
     task = await make_task(alice)
     await _patch(client, alice, task, {"title": "v2"})
 
-    response = await _patch(client, alice, task, {"title": "lost update"}, if_match='"1"')
-
-    assert response.status_code == 412
+    expect(await _patch(client, alice, task, {"title": "lost update"}, if_match='"1"'), 412)
     assert (await client.get(task_url(task), headers=alice.headers)).json()["title"] == "v2"
 
 
@@ -239,31 +242,7 @@ async def test_if_match_stale_is_412_even_for_a_no_op(
     task = await make_task(alice, title="same")
     await _patch(client, alice, task, {"priority": 3})
 
-    response = await _patch(client, alice, task, {"title": "same"}, if_match='"1"')
-
-    assert response.status_code == 412
-
-
-async def test_if_match_star_matches_any_version(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
-) -> None:
-    task = await make_task(alice)
-    await _patch(client, alice, task, {"title": "v2"})
-
-    response = await _patch(client, alice, task, {"title": "v3"}, if_match="*")
-
-    assert response.status_code == 200
-    assert response.json()["version"] == 3
-
-
-async def test_if_match_list_containing_current_version_succeeds(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
-) -> None:
-    task = await make_task(alice)
-
-    response = await _patch(client, alice, task, {"title": "new"}, if_match='"7", "1"')
-
-    assert response.status_code == 200
+    expect(await _patch(client, alice, task, {"title": "same"}, if_match='"1"'), 412)
 
 
 @pytest.mark.parametrize(
@@ -276,59 +255,39 @@ async def test_weak_or_malformed_if_match_is_412(
 ) -> None:
     task = await make_task(alice)
 
-    headers = {**alice.headers, "If-Match": if_match.encode("latin-1")}
+    headers = {
+        **{k.encode(): v.encode() for k, v in alice.headers.items()},
+        b"If-Match": if_match.encode("latin-1"),
+    }
 
-    response = await client.patch(task_url(task), json={"title": "new"}, headers=headers)
-
-    assert response.status_code == 412
+    expect(await client.patch(task_url(task), json={"title": "new"}, headers=headers), 412)
     assert (await client.get(task_url(task), headers=alice.headers)).json()["version"] == 1
 
 
 async def test_viewer_cannot_patch_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "viewer", author=bob)
 
-    response = await _patch(client, alice, task, {"title": "mine now"})
-
-    assert response.status_code == 403
+    expect(await _patch(client, alice, task, {"title": "mine now"}), 403)
 
 
 async def test_editor_can_patch_task(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
-    response = await _patch(client, alice, task, {"title": "edited"})
-
-    assert response.status_code == 200
-    assert response.json()["title"] == "edited"
+    assert expect(await _patch(client, alice, task, {"title": "edited"}), 200)["title"] == "edited"
 
 
 async def test_non_member_patch_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.project_task(bob)
 
-    response = await _patch(client, alice, task, {"title": "x"})
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(await _patch(client, alice, task, {"title": "x"}), 404) == {
+        "detail": "Task not found"
+    }
 
 
 async def test_patching_another_users_inbox_task_is_404(
@@ -336,16 +295,13 @@ async def test_patching_another_users_inbox_task_is_404(
 ) -> None:
     task = await make_task(bob)
 
-    response = await _patch(client, alice, task, {"title": "x"})
-
-    assert response.status_code == 404
+    expect(await _patch(client, alice, task, {"title": "x"}), 404)
 
 
 async def test_patch_invalid_uuid_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    response = await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers)
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert expect(
+        await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers), 404
+    ) == {"detail": "Task not found"}
 
 
 async def test_patch_without_token_is_401(
@@ -353,29 +309,27 @@ async def test_patch_without_token_is_401(
 ) -> None:
     task = await make_task(alice)
 
-    response = await client.patch(task_url(task), json={"title": "x"})
-
-    assert response.status_code == 401
+    expect(await client.patch(task_url(task), json={"title": "x"}), 401)
 
 
 async def test_move_inbox_task_into_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    task = await make_task(alice)
+    project = await factories.project(alice)
+    task = await factories.task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 200
-    assert response.json()["project_id"] == project["id"]
+    assert (
+        expect(await _patch(client, alice, task, {"project_id": project["id"]}), 200)["project_id"]
+        == project["id"]
+    )
 
 
 async def test_moving_task_goes_last_in_target_project(
-    client: httpx.AsyncClient, alice: User, make_project: MakeProject, make_task: MakeTask
+    client: httpx.AsyncClient, alice: User, factories: Factories
 ) -> None:
-    project = await make_project(alice)
-    existing = [await make_task(alice, project_id=project["id"]) for _ in range(2)]
-    task = await make_task(alice)
+    project = await factories.project(alice)
+    existing = [await factories.task(alice, project_id=project["id"]) for _ in range(2)]
+    task = await factories.task(alice)
 
     moved = (await _patch(client, alice, task, {"project_id": project["id"]})).json()
 
@@ -383,49 +337,33 @@ async def test_moving_task_goes_last_in_target_project(
 
 
 async def test_move_into_project_where_viewer_is_403(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "viewer")
-    task = await make_task(alice)
+    project = await factories.shared_project(bob, alice, "viewer")
+    task = await factories.task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 403
+    expect(await _patch(client, alice, task, {"project_id": project["id"]}), 403)
 
 
 async def test_move_into_invisible_project_is_404(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    make_project: MakeProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await make_project(bob)
-    task = await make_task(alice)
+    project = await factories.project(bob)
+    task = await factories.task(alice)
 
-    response = await _patch(client, alice, task, {"project_id": project["id"]})
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Project not found"}
+    assert expect(await _patch(client, alice, task, {"project_id": project["id"]}), 404) == {
+        "detail": "Project not found"
+    }
 
 
 async def test_editor_moving_project_task_to_inbox_takes_it_into_own_inbox(
-    client: httpx.AsyncClient,
-    alice: User,
-    bob: User,
-    shared_project: MakeSharedProject,
-    make_task: MakeTask,
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
 ) -> None:
-    project = await shared_project(bob, alice, "editor")
-    task = await make_task(bob, project_id=project["id"])
+    _project, task = await factories.shared_task(bob, alice, "editor", author=bob)
 
     moved = await _patch(client, alice, task, {"project_id": None})
 
-    assert moved.status_code == 200
+    assert moved.status_code == 200, moved.text
     assert moved.json()["project_id"] is None
-    assert (await client.get(task_url(task), headers=alice.headers)).status_code == 200
-    assert (await client.get(task_url(task), headers=bob.headers)).status_code == 404
+    expect(await client.get(task_url(task), headers=alice.headers), 200)
+    expect(await client.get(task_url(task), headers=bob.headers), 404)

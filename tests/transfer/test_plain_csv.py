@@ -174,7 +174,7 @@ def test_keys_survive_unrelated_rows_being_added() -> None:
 
 
 TITLES = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffd"),
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\ufffd"),
     min_size=1,
     max_size=60,
 ).filter(lambda s: s.strip() != "")

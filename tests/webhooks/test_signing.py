@@ -20,8 +20,6 @@ from taskhub.webhooks.signing import (
     signature_headers,
 )
 
-NOW = datetime.now(UTC)
-
 
 def test_secret_is_whsec_with_256_random_bits() -> None:
     secret = generate_secret()
@@ -44,27 +42,29 @@ def test_event_body_has_type_timestamp_and_data() -> None:
 
 
 def test_signed_delivery_verifies_with_the_library_verifier() -> None:
+    now = datetime.now(UTC)  # per test: a long run must not age the signature
     secret = generate_secret()
-    body = encode_event("task.completed", {"id": "t1", "title": "Ünïcode ✓"}, NOW)
-    headers = signature_headers(secret, "msg_1", body, NOW)
+    body = encode_event("task.completed", {"id": "t1", "title": "Ünïcode ✓"}, now)
+    headers = signature_headers(secret, "msg_1", body, now)
     assert headers["webhook-id"] == "msg_1"
-    assert headers["webhook-timestamp"] == str(int(NOW.timestamp()))
+    assert headers["webhook-timestamp"] == str(int(now.timestamp()))
     assert headers["webhook-signature"].startswith("v1,")
     assert Webhook(secret).verify(body, headers)["data"]["title"] == "Ünïcode ✓"
 
 
 @pytest.mark.parametrize("part", ["body", "id", "timestamp", "secret"])
 def test_any_tampering_fails_verification(part: str) -> None:
+    now = datetime.now(UTC)  # per test: a long run must not age the signature
     secret = generate_secret()
-    body = encode_event("task.updated", {"id": "t1"}, NOW)
-    headers = signature_headers(secret, "msg_1", body, NOW)
+    body = encode_event("task.updated", {"id": "t1"}, now)
+    headers = signature_headers(secret, "msg_1", body, now)
     verifier = Webhook(secret)
     if part == "body":
         body = body.replace(b"t1", b"t2")
     elif part == "id":
         headers["webhook-id"] = "msg_2"
     elif part == "timestamp":
-        headers["webhook-timestamp"] = str(int(NOW.timestamp()) + 1)
+        headers["webhook-timestamp"] = str(int(now.timestamp()) + 1)
     else:
         verifier = Webhook(generate_secret())
     with pytest.raises(WebhookVerificationError):
@@ -72,17 +72,19 @@ def test_any_tampering_fails_verification(part: str) -> None:
 
 
 def test_signing_time_in_another_zone_is_the_same_instant() -> None:
+    now = datetime.now(UTC)  # per test: a long run must not age the signature
     secret = generate_secret()
     body = b"{}"
-    plus_two = NOW.astimezone(ZoneInfo("Europe/Berlin"))
+    plus_two = now.astimezone(ZoneInfo("Europe/Berlin"))
     assert signature_headers(secret, "m", body, plus_two) == signature_headers(
-        secret, "m", body, NOW
+        secret, "m", body, now
     )
 
 
 def test_stale_timestamp_is_refused_by_the_verifier() -> None:
+    now = datetime.now(UTC)  # per test: a long run must not age the signature
     secret = generate_secret()
-    then = NOW - timedelta(minutes=10)
+    then = now - timedelta(minutes=10)
     body = encode_event("task.deleted", {"id": "t1"}, then)
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(body, signature_headers(secret, "msg_1", body, then))
@@ -104,11 +106,12 @@ JSON = st.recursive(
 
 @given(st.dictionaries(st.text(), JSON, max_size=6), st.text(min_size=1, max_size=40))
 def test_any_payload_round_trips_through_the_verifier(data: dict[str, Any], msg_id: str) -> None:
+    now = datetime.now(UTC)  # per test: a long run must not age the signature
     secret = generate_secret()
-    body = encode_event("comment.created", data, NOW)
+    body = encode_event("comment.created", data, now)
     msg_id = msg_id.replace(" ", "_")
-    assert Webhook(secret).verify(body, signature_headers(secret, msg_id, body, NOW)) == {
+    assert Webhook(secret).verify(body, signature_headers(secret, msg_id, body, now)) == {
         "type": "comment.created",
-        "timestamp": NOW.isoformat().replace("+00:00", "Z"),
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
         "data": data,
     }

@@ -254,7 +254,7 @@ NON_PUBLIC_V4 = [
 def test_every_non_public_ipv4_and_its_ipv6_forms_are_refused(net: str, n: int) -> None:
     network = ipaddress.IPv4Network(net)
     v4 = network[n % network.num_addresses]
-    forms = [
+    forms: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [
         v4,
         ipaddress.IPv6Address(f"::ffff:{v4}"),
         ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | int(v4)),

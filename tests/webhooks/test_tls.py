@@ -77,7 +77,7 @@ def tls_receiver(tmp_path: Path) -> Iterator[TLSReceiver]:
     def remember_sni(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
         state.server_names.append(name)
 
-    context.sni_callback = remember_sni  # type: ignore[assignment]
+    context.sni_callback = remember_sni
     server.socket = context.wrap_socket(server.socket, server_side=True)
     handler = type("Handler", (_Handler,), {"receiver": state})
     server.RequestHandlerClass = handler

@@ -1,0 +1,1 @@
+"""`make fuzz`: schemathesis against a live server (run as `python -m fuzz.run`)."""
