@@ -52,6 +52,13 @@ def _decode(raw: bytes) -> CachedTask | None:
         if not sep or len(parts) != 3:
             return None
         owner, project, version = parts
+        # Every stored entry names a real owner (and project, when not in an inbox); one
+        # that does not was not written by `store` and must not decide visibility.
+        uuid.UUID(owner)
+        if project:
+            uuid.UUID(project)
+        if not body:
+            return None
         return CachedTask(owner, project or None, int(version), body)
     except (UnicodeDecodeError, ValueError):
         return None
