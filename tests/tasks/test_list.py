@@ -18,7 +18,7 @@ from tests.support.factories import (
     User,
     list_all,
 )
-from tests.support.http import TASKS, expect
+from tests.support.http import TASKS, expect, project_url, task_url
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
 
@@ -242,41 +242,131 @@ async def test_q_matches_description(
     assert ids(await list_all(client, alice, q="parcel")) == [task["id"]]
 
 
+async def test_q_matches_whole_words_not_parts_of_words(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    shouted = await make_task(alice, title="Buy MILK")
+    listed = await make_task(alice, title="milk, eggs")
+    await make_task(alice, title="buttermilk")
+    await make_task(alice, title="milky way")
+    described = await make_task(alice, title="Milkshake", description="made milk-free")
+
+    found = await list_all(client, alice, q="milk")
+
+    assert set(ids(found)) == {shouted["id"], listed["id"], described["id"]}
+
+
 async def test_q_with_several_words_requires_each(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     both = await make_task(alice, title="Call mom", description="about sunday")
     await make_task(alice, title="Call dad")
+    await make_task(alice, title="sunday brunch")
 
     assert ids(await list_all(client, alice, q="call sunday")) == [both["id"]]
+    assert ids(await list_all(client, alice, q="SUNDAY   call")) == [both["id"]]
+    assert await list_all(client, alice, q="call sunday dad") == []
 
 
-async def test_q_treats_percent_literally(
-    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+@pytest.mark.parametrize(
+    ("q", "finds", "misses"),
+    [
+        ("ÉTÉ", "Vacances d'été", "Vacances d'hiver"),
+        ("été", "ÉTÉ INDIEN", "ete indien"),  # case folds, accents stay
+        ("straße", "STRAẞE sperren", "Strasse sperren"),
+        ("ΣΟΦΊΑ", "σοφία και γνώση", "σοφια"),
+        ("молоко", "Купить МОЛОКО", "молокозавод"),
+        ("日本", "旅行 日本", "日本語"),  # no word breaks inside CJK runs: the run is the word
+    ],
+)
+async def test_q_folds_case_for_all_of_unicode_on_both_databases(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, q: str, finds: str, misses: str
 ) -> None:
-    percent = await make_task(alice, title="100% done")
-    await make_task(alice, title="1000 done")
+    found = await make_task(alice, title=finds)
+    await make_task(alice, title=misses)
 
-    assert ids(await list_all(client, alice, q="100%")) == [percent["id"]]
-    assert await list_all(client, alice, q="%") == [percent]
+    assert ids(await list_all(client, alice, q=q)) == [found["id"]]
 
 
-async def test_q_treats_underscore_literally(
+async def test_punctuation_in_q_separates_words_as_it_does_in_the_text(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
     snake = await make_task(alice, title="rename snake_case")
+    percent = await make_task(alice, title="100% done")
+    path = await make_task(alice, title=r"C:\temp\notes.txt")
+    mail = await make_task(alice, title="write to bob@example.org")
     await make_task(alice, title="rename snakeXcase")
+    await make_task(alice, title="1000 done")
 
-    assert ids(await list_all(client, alice, q="e_c")) == [snake["id"]]
+    assert ids(await list_all(client, alice, q="snake_case")) == [snake["id"]]
+    assert ids(await list_all(client, alice, q="case")) == [snake["id"]]
+    assert ids(await list_all(client, alice, q="100%")) == [percent["id"]]
+    assert ids(await list_all(client, alice, q="notes")) == [path["id"]]
+    assert ids(await list_all(client, alice, q="c:\\temp")) == [path["id"]]
+    assert ids(await list_all(client, alice, q="bob")) == [mail["id"]]
+    assert ids(await list_all(client, alice, q="example.org")) == [mail["id"]]
 
 
-async def test_q_treats_backslash_literally(
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        '"milk',
+        "milk*",
+        "*",
+        "NEAR(milk eggs)",
+        "NEAR",
+        "-milk",
+        "title:milk",
+        "description : milk",
+        "(milk",
+        "milk)",
+        "milk OR eggs",
+        "milk AND",
+        "NOT milk",
+        "^milk",
+        "milk + eggs",
+        "'; DROP TABLE tasks; --",
+        "!:&|<->()",
+        "\\",
+        "%_",
+        "🥛" * 200,
+        "a" * 200,
+        " ",
+    ],
+)
+async def test_hostile_q_is_a_plain_word_search_never_a_500(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, q: str
+) -> None:
+    milk = await make_task(alice, title="milk")
+    both = await make_task(alice, title="milk, eggs")
+    near = await make_task(alice, title="NEAR the milk")
+    butter = await make_task(alice, title="buttermilk")
+
+    found = set(ids(expect(await _list(client, alice, q=q), 200)["items"]))
+    milk_anywhere = {milk["id"], both["id"], near["id"]}
+    expected = {
+        "milk*": milk_anywhere,
+        '"milk': milk_anywhere,
+        "-milk": milk_anywhere,
+        "^milk": milk_anywhere,
+        "(milk": milk_anywhere,
+        "milk)": milk_anywhere,
+        "NEAR": {near["id"]},
+        "milk + eggs": {both["id"]},
+        " ": milk_anywhere | {butter["id"]},  # a blank q filters nothing
+    }
+    # Anything else holds a word no task has ("title", "OR", "DROP"...) or no word at all.
+    assert found == expected.get(q, set())
+
+
+async def test_q_without_any_word_finds_nothing(
     client: httpx.AsyncClient, alice: User, make_task: MakeTask
 ) -> None:
-    path = await make_task(alice, title=r"C:\temp")
-    await make_task(alice, title="C:temp")
+    await make_task(alice, title="100% 🥛 !!!")
 
-    assert ids(await list_all(client, alice, q="c:\\")) == [path["id"]]
+    assert await list_all(client, alice, q="%") == []
+    assert await list_all(client, alice, q="🥛") == []
 
 
 async def test_q_does_not_search_other_users_tasks(
@@ -285,6 +375,75 @@ async def test_q_does_not_search_other_users_tasks(
     await make_task(bob, title="secret plan")
 
     assert await list_all(client, alice, q="secret") == []
+
+
+async def test_q_searches_shared_projects_but_no_other_project(
+    client: httpx.AsyncClient, alice: User, bob: User, factories: Factories
+) -> None:
+    mine = await factories.task(alice, title="report draft")
+    shared, in_shared = await factories.shared_task(
+        bob, alice, "viewer", author=bob, title="report review"
+    )
+    bobs_private, _ = await factories.project_task(bob, title="report secret")
+    await factories.task(bob, title="report inbox")
+
+    assert set(ids(await list_all(client, alice, q="report"))) == {mine["id"], in_shared["id"]}
+    in_project = await list_all(client, alice, q="report", project_id=shared["id"])
+    assert ids(in_project) == [in_shared["id"]]
+    expect(await _list(client, alice, q="report", project_id=bobs_private["id"]), 404)
+
+
+async def test_q_sees_a_change_of_text_at_once(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    task = await make_task(alice, title="buy milk", description="semi-skimmed")
+    renamed = {"title": "buy bread"}
+    expect(await client.patch(task_url(task), json=renamed, headers=alice.headers), 200)
+
+    assert await list_all(client, alice, q="milk") == []
+    assert ids(await list_all(client, alice, q="bread skimmed")) == [task["id"]]
+
+    changes = {"description": "wholemeal", "done": True}
+    expect(await client.patch(task_url(task), json=changes, headers=alice.headers), 200)
+    assert await list_all(client, alice, q="skimmed") == []
+    assert ids(await list_all(client, alice, q="wholemeal")) == [task["id"]]
+
+
+async def test_q_forgets_deleted_tasks_and_their_subtasks(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    parent = await make_task(alice, title="milk parent")
+    await make_task(alice, title="milk child", parent_id=parent["id"])
+    expect(await client.delete(task_url(parent), headers=alice.headers), 204)
+
+    # New rows may reuse the deleted rows' storage slots: none may inherit their words.
+    newer = [await make_task(alice, title=f"bread {i}") for i in range(3)]
+
+    assert await list_all(client, alice, q="milk") == []
+    assert set(ids(await list_all(client, alice, q="bread"))) == {t["id"] for t in newer}
+
+
+async def test_q_forgets_the_tasks_of_a_deleted_project(
+    client: httpx.AsyncClient, alice: User, factories: Factories
+) -> None:
+    project, _ = await factories.project_task(alice, title="milk in project")
+    expect(await client.delete(project_url(project), headers=alice.headers), 204)
+    newer = await factories.task(alice, title="bread")
+
+    assert await list_all(client, alice, q="milk") == []
+    assert ids(await list_all(client, alice, q="bread")) == [newer["id"]]
+
+
+async def test_q_pages_with_cursors_in_every_order(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask
+) -> None:
+    matching = [await make_task(alice, title=f"milk {i}", priority=i % 5) for i in range(7)]
+    for i in range(5):
+        await make_task(alice, title=f"bread {i}")
+
+    for order_by in ORDERS:
+        paged = await list_all(client, alice, q="milk", order_by=order_by, limit=2)
+        assert sorted(ids(paged)) == sorted(t["id"] for t in matching), order_by
 
 
 async def test_filters_combine(client: httpx.AsyncClient, alice: User, make_task: MakeTask) -> None:

@@ -51,3 +51,9 @@ def encode_page(rows: Sequence[Mapping[Any, Any]], next_cursor: str | None) -> b
         default=_fallback,
         option=_OPTIONS,
     )
+
+
+def encode_scored(hits: Sequence[tuple[Mapping[Any, Any], float]], **fields: Any) -> bytes:
+    """`{**fields, "items": [{"task": Task, "score": float}]}`: search-style answers."""
+    items = [{"task": task_dict(row), "score": score} for row, score in hits]
+    return orjson.dumps({**fields, "items": items}, default=_fallback, option=_OPTIONS)

@@ -13,14 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, String, Uuid, bindparam, func, or_, select
+from sqlalchemy import Integer, RowMapping, String, Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.errors import NotFound
 from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
 from taskhub.tasks.access import USER, project_tasks, sees_project, visible_tasks
 from taskhub.tasks.models import Task
-from taskhub.tasks.queries import LabelContains, Ordering, label_param, like_escape
+from taskhub.tasks.queries import (
+    LabelContains,
+    Ordering,
+    has_words,
+    label_param,
+    words,
+    words_param,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,7 @@ class _ListShape:
     labels: int
     due_after: bool
     due_before: bool
-    terms: int
+    words: bool
 
 
 def _conditions(shape: _ListShape, ordering: Ordering) -> list[Any]:
@@ -65,14 +72,8 @@ def _conditions(shape: _ListShape, ordering: Ordering) -> list[Any]:
         conditions.append(Task.due_at >= bindparam("due_after"))
     if shape.due_before:
         conditions.append(Task.due_at < bindparam("due_before"))
-    for i in range(shape.terms):
-        pattern = bindparam(f"term_{i}", type_=String())
-        conditions.append(
-            or_(
-                func.lower(Task.title).like(pattern, escape="\\"),
-                func.lower(Task.description).like(pattern, escape="\\"),
-            )
-        )
+    if shape.words:
+        conditions.append(has_words(shape.dialect))
     # Typed explicitly: inside a row comparison the parameters take no type from the
     # columns, and SQLite then cannot bind a UUID.
     after_id = bindparam("after_id", type_=Uuid())
@@ -120,7 +121,7 @@ async def list_tasks(
         order=filters.order_by,
     )
     dialect = session.get_bind().dialect.name
-    terms = (filters.q or "").lower().split()
+    terms = words(filters.q or "")
     params: dict[str, Any] = {"limit": limit + 1, "user_id": user_id}
     after = ""
     if cursor is not None:
@@ -130,12 +131,16 @@ async def list_tasks(
     if filters.done is not None:
         params["done"] = filters.done
     params.update({f"label_{i}": label_param(dialect, v) for i, v in enumerate(filters.labels)})
-    params.update({f"term_{i}": f"%{like_escape(t)}%" for i, t in enumerate(terms)})
+    if terms:
+        params["words"] = words_param(dialect, terms)
     params.update(due_after=filters.due_after, due_before=filters.due_before)
     if filters.project_id is not None:
         if not await sees_project(session, user_id, filters.project_id):
             raise NotFound("Project")
         params["project_id"] = filters.project_id
+    if filters.q and filters.q.strip() and not terms:
+        # Only punctuation or symbols: no word to look for, so no task has them all.
+        return TaskPage(rows=[], next_cursor=None)
     shape = _ListShape(
         dialect=dialect,
         in_project=filters.project_id is not None,
@@ -145,7 +150,7 @@ async def list_tasks(
         labels=len(filters.labels),
         due_after=filters.due_after is not None,
         due_before=filters.due_before is not None,
-        terms=len(terms),
+        words=bool(terms),
     )
     result = await session.execute(_list_statement(shape), params)
     rows = list(result.mappings().all())

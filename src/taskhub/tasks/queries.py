@@ -1,18 +1,33 @@
-"""SQL building blocks for task lists: label containment, text search, keyset ordering.
+"""SQL building blocks for task lists: label containment, word search, keyset ordering.
 
 Who may see a task is not decided here: that is `tasks.access`.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, or_, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -21,7 +36,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from taskhub.errors import Invalid
-from taskhub.tasks.models import Task
+from taskhub.tasks.models import TASKS, Task
 
 
 class LabelContains(ColumnElement[bool]):
@@ -63,8 +78,74 @@ def _label_contains_sqlite(element: LabelContains, compiler: SQLCompiler, **kw: 
     return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608
 
 
-def like_escape(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+# Word search ------------------------------------------------------------------------
+#
+# The indexes are migration 0004's: an FTS5 table on SQLite, a GIN index on the function
+# `tasks_search_vector(title, description)` on PostgreSQL (its docstring says why they
+# split and fold text as they do). The user's text never reaches a query language: it
+# is cut into words here, and each word is bound as plain data.
+
+_WORD = re.compile(r"[^\W_]+")  # runs of Unicode letters and digits, as both indexes cut
+WORDS = bindparam("words", type_=String())
+_FTS = table("tasks_fts", column("rowid", Integer()))
+_FTS_REF: ColumnClause[Any] = literal_column("tasks_fts")
+_ROWID = column("rowid", Integer(), _selectable=TASKS)  # SQLite's implicit row key
+_SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
+# bm25 weights per FTS5 column: a word in the title counts twice one in the description.
+_BM25_WEIGHTS: tuple[ColumnClause[Any], ...] = (literal_column("2.0"), literal_column("1.0"))
+
+
+def words(text: str) -> list[str]:
+    """The distinct words of a search text, in order; punctuation and symbols separate.
+
+    Case is left alone: each database folds both sides itself, with the same rules as
+    it folded the indexed text (Python's `lower()` differs on a few letters).
+    """
+    return list(dict.fromkeys(_WORD.findall(text)))
+
+
+def words_param(dialect: str, terms: Sequence[str]) -> str:
+    """The value to bind as `words`: every term must match.
+
+    SQLite: an FTS5 query of phrase-quoted terms (implicit AND), so `NEAR`, `OR`, `*`,
+    `-` or `:` typed by a user are words, never operators. PostgreSQL: the terms
+    separated by spaces, for `plainto_tsquery` (which ANDs them and has no operators).
+    """
+    if dialect == "sqlite":
+        return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " ".join(terms)
+
+
+def _vector() -> ColumnElement[Any]:
+    return func.tasks_search_vector(Task.title, Task.description)
+
+
+def _tsquery() -> ColumnElement[Any]:
+    return func.plainto_tsquery(_SIMPLE, WORDS)
+
+
+def has_words(dialect: str) -> ColumnElement[bool]:
+    """Tasks whose title or description hold every word bound as `words` (`words_param`)."""
+    if dialect == "sqlite":
+        return _ROWID.in_(select(_FTS.c.rowid).where(_FTS_REF.op("MATCH")(WORDS)))
+    return _vector().bool_op("@@")(_tsquery())
+
+
+def ranked_by_words(query: Select[Any], dialect: str) -> Select[Any]:
+    """`query` (over `tasks`) narrowed to `has_words`, with a `score` column: higher is better.
+
+    SQLite: FTS5's bm25 (negated: FTS5 ranks lower as better). PostgreSQL: ts_rank_cd,
+    which rewards the words standing close together, title over description.
+    """
+    if dialect == "sqlite":
+        score = -func.bm25(_FTS_REF, *_BM25_WEIGHTS)
+        return (
+            query.join(_FTS, _FTS.c.rowid == _ROWID)
+            .where(_FTS_REF.op("MATCH")(WORDS))
+            .add_columns(score.label("score"))
+        )
+    rank = func.ts_rank_cd(_vector(), _tsquery())
+    return query.where(has_words(dialect)).add_columns(rank.label("score"))
 
 
 # The values a key we issued can hold: anything else in a cursor is forged or corrupt,
