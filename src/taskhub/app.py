@@ -34,6 +34,7 @@ from taskhub.ops.middleware import (
 )
 from taskhub.projects.router import router as projects_router
 from taskhub.routing import ANONYMOUS_PATHS, API_PREFIX
+from taskhub.search.router import router as search_router
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks_router,
         activity_router,
         projects_router,
+        search_router,
         health_router,
         metrics_router,
     ):
