@@ -15,9 +15,10 @@ from taskhub.db import Base
 config = context.config
 target_metadata = Base.metadata
 
-# Full-text search objects that migration 0004 creates by hand (the models cannot say
-# "FTS5 table" or "GIN index on a function"): autogenerate must not see them as drift.
+# Full-text search objects that migration 0004 creates by hand, one backend each (the
+# models cannot say "FTS5 table" or "tsvector"): autogenerate must not see them as drift.
 # `tasks_fts` also names FTS5's shadow tables (tasks_fts_data, tasks_fts_idx, ...).
+UNMODELLED_COLUMNS = {("tasks", "search_vector")}
 UNMODELLED_INDEXES = {"ix_tasks_search"}
 UNMODELLED_TABLE_PREFIX = "tasks_fts"
 
@@ -31,6 +32,9 @@ def include_object(
         return not name.startswith(UNMODELLED_TABLE_PREFIX)
     if type_ == "index":
         return name not in UNMODELLED_INDEXES
+    if type_ == "column":
+        table = getattr(getattr(obj, "table", None), "name", None)
+        return (table, name) not in UNMODELLED_COLUMNS
     return True
 
 

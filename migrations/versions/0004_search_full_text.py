@@ -23,10 +23,8 @@ stable while the table is not rebuilt. A migration that recreates `tasks` (Alemb
 mode "recreate", or VACUUM on an old SQLite) must re-create these triggers and run
 `INSERT INTO tasks_fts(tasks_fts) VALUES ('rebuild')`.
 
-PostgreSQL: a GIN index on the expression `tasks_search_vector(title, description)`, an
-IMMUTABLE SQL function defined here, so the query and the index name the very same
-expression (the application calls the function; it never repeats its body). Config
-`simple`: it lower-cases and nothing else. `english` would stem what people type
+PostgreSQL: a stored generated column `tasks.search_vector` (tsvector) with a GIN index.
+Config `simple`: it lower-cases and nothing else. `english` would stem what people type
 ("running" -> "run", "news" -> "new") and drop stop words ("to do", "the who"), which
 makes a search for a short title find nothing or the wrong thing, and assumes every
 user writes English. Non-alphanumerics become spaces before parsing so that the default
@@ -34,8 +32,16 @@ parser's e-mail, URL, file path and decimal tokens ("bob@x.org", "3.5") are spli
 words exactly as FTS5 splits them. The title is weighted A and the description B for
 ranking (ts_rank_cd). Case-folding follows the database's LC_CTYPE: a UTF-8 locale
 (C.UTF-8, en_US.UTF-8, ...) folds all of Unicode; the bare "C" locale folds only ASCII.
-No stored column: the index holds the lexemes, rows stay as they were, and `tasks` is
-written no more than before.
+
+Stored rather than an index on the expression, measured at 100,000 tasks for the user
+and 1,000,000 in all: ranking the 19,000 matches of a common word took 100 ms instead of
+370 ms (ts_rank_cd reads the vector instead of re-parsing the text), and a list that
+walks the user's tasks in date order, testing each, took 130 ms instead of 680-880 ms
+(the plan PostgreSQL falls back to for a word the user never wrote, or under a generic
+prepared-statement plan). The price: about 45% more heap for short tasks, and the
+column is computed on each write. The column is not in the models (SQLite has no such
+type); migrations/env.py keeps autogenerate from reporting it. Adding it rewrites the
+table under an exclusive lock: about a minute per million tasks on a small machine.
 """
 
 from collections.abc import Sequence
@@ -88,21 +94,18 @@ SQLITE_DOWN = (
 
 POSTGRESQL_UP = (
     r"""
-    CREATE FUNCTION tasks_search_vector(title text, description text)
-    RETURNS tsvector
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-        SELECT setweight(to_tsvector('simple'::regconfig,
-                                     regexp_replace(title, '[^[:alnum:]]+', ' ', 'g')), 'A')
-            || setweight(to_tsvector('simple'::regconfig,
-                                     regexp_replace(description, '[^[:alnum:]]+', ' ', 'g')), 'B')
-    $$
+    ALTER TABLE tasks ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple'::regconfig,
+                              regexp_replace(title, '[^[:alnum:]]+', ' ', 'g')), 'A')
+        || setweight(to_tsvector('simple'::regconfig,
+                                 regexp_replace(description, '[^[:alnum:]]+', ' ', 'g')), 'B')
+    ) STORED
     """,
-    "CREATE INDEX ix_tasks_search ON tasks USING gin (tasks_search_vector(title, description))",
+    "CREATE INDEX ix_tasks_search ON tasks USING gin (search_vector)",
 )
 POSTGRESQL_DOWN = (
     "DROP INDEX IF EXISTS ix_tasks_search",
-    "DROP FUNCTION IF EXISTS tasks_search_vector(text, text)",
+    "ALTER TABLE tasks DROP COLUMN IF EXISTS search_vector",
 )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     table,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -80,16 +81,18 @@ def _label_contains_sqlite(element: LabelContains, compiler: SQLCompiler, **kw: 
 
 # Word search ------------------------------------------------------------------------
 #
-# The indexes are migration 0004's: an FTS5 table on SQLite, a GIN index on the function
-# `tasks_search_vector(title, description)` on PostgreSQL (its docstring says why they
-# split and fold text as they do). The user's text never reaches a query language: it
+# The indexes are migration 0004's: an FTS5 table on SQLite, the GIN-indexed generated
+# column `tasks.search_vector` on PostgreSQL (its docstring says why they split and fold
+# text as they do, and why the column is stored). The user's text never reaches a query language: it
 # is cut into words here, and each word is bound as plain data.
 
 _WORD = re.compile(r"[^\W_]+")  # runs of Unicode letters and digits, as both indexes cut
 WORDS = bindparam("words", type_=String())
 _FTS = table("tasks_fts", column("rowid", Integer()))
 _FTS_REF: ColumnClause[Any] = literal_column("tasks_fts")
-_ROWID = column("rowid", Integer(), _selectable=TASKS)  # SQLite's implicit row key
+# Not in the model: SQLite's implicit row key, and PostgreSQL's generated tsvector.
+_ROWID = column("rowid", Integer(), _selectable=TASKS)
+_VECTOR = column("search_vector", TSVECTOR(), _selectable=TASKS)
 _SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 # bm25 weights per FTS5 column: a word in the title counts twice one in the description.
 _BM25_WEIGHTS: tuple[ColumnClause[Any], ...] = (literal_column("2.0"), literal_column("1.0"))
@@ -116,10 +119,6 @@ def words_param(dialect: str, terms: Sequence[str]) -> str:
     return " ".join(terms)
 
 
-def _vector() -> ColumnElement[Any]:
-    return func.tasks_search_vector(Task.title, Task.description)
-
-
 def _tsquery() -> ColumnElement[Any]:
     return func.plainto_tsquery(_SIMPLE, WORDS)
 
@@ -128,7 +127,7 @@ def has_words(dialect: str) -> ColumnElement[bool]:
     """Tasks whose title or description hold every word bound as `words` (`words_param`)."""
     if dialect == "sqlite":
         return _ROWID.in_(select(_FTS.c.rowid).where(_FTS_REF.op("MATCH")(WORDS)))
-    return _vector().bool_op("@@")(_tsquery())
+    return _VECTOR.bool_op("@@")(_tsquery())
 
 
 def ranked_by_words(query: Select[Any], dialect: str) -> Select[Any]:
@@ -144,7 +143,7 @@ def ranked_by_words(query: Select[Any], dialect: str) -> Select[Any]:
             .where(_FTS_REF.op("MATCH")(WORDS))
             .add_columns(score.label("score"))
         )
-    rank = func.ts_rank_cd(_vector(), _tsquery())
+    rank = func.ts_rank_cd(_VECTOR, _tsquery())
     return query.where(has_words(dialect)).add_columns(rank.label("score"))
 
 
