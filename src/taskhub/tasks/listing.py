@@ -93,8 +93,12 @@ def _list_statement(shape: _ListShape) -> Any:
     limit = bindparam("limit", type_=Integer())
     conditions = _conditions(shape, ordering)
 
+    # Matches first on PostgreSQL: see `has_words`.
+    unindexed = shape.words and shape.dialect == "postgresql"
+
     def page_of(place: Any) -> Any:
-        return place.where(*conditions).order_by(*ordering.order_clause()).limit(limit)
+        order = ordering.order_clause(unindexed=unindexed)
+        return place.where(*conditions).order_by(*order).limit(limit)
 
     if shape.in_project:
         return project_tasks(page_of)
