@@ -1,7 +1,7 @@
 """search full-text: an FTS5 index on SQLite, a GIN-indexed tsvector on PostgreSQL
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 16:30:00
 
 `q` (SPEC §4, §7) is a word match on title and description. Both databases split text
@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
