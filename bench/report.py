@@ -9,12 +9,13 @@ from typing import Any
 
 Row = dict[str, Any]
 
-SCENARIO_ORDER = ["ceiling", "get", "list", "deep", "create", "patch", "mix"]
+SCENARIO_ORDER = ["ceiling", "get", "list", "deep", "search", "create", "patch", "mix"]
 SCENARIO_LABEL = {
     "ceiling": "bare ASGI (ceiling)",
     "get": "GET one task",
     "list": "list first page (20)",
     "deep": "list deep page (cursor)",
+    "search": "word search q (20)",
     "create": "create",
     "patch": "patch",
     "mix": "mix 80/15/5",

@@ -45,18 +45,22 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 LUA_DIR = BENCH_DIR / "lua"
 
-SCENARIOS = ["get", "list", "deep", "create", "patch", "mix"]
+SCENARIOS = ["get", "list", "deep", "search", "create", "patch", "mix"]
 SCENARIO_SCRIPT = {
     "ceiling": "static.lua",
     "get": "get.lua",
     "list": "static.lua",
     "deep": "static.lua",
+    "search": "static.lua",
     "create": "create.lua",
     "patch": "patch.lua",
     "mix": "mix.lua",
 }
 MIX_WEIGHTS = {"get": 0.60, "list": 0.20, "create": 0.15, "patch": 0.05}  # as in lua/mix.lua
 LIST_PATH = "/api/v1/tasks?limit=20"
+# A word search (SPEC §4 `q`) for a word one of the bench user's tasks holds ("Seeded task
+# 742") and, at the large scale, each other user's too: ~1,000 matches in the table.
+SEARCH_PATH = "/api/v1/tasks?q=742&limit=20"
 DEEP_PAGES = 50
 WRK_TIMEOUT_S = 5
 SQL_COUNT_REQUESTS = 100
@@ -627,7 +631,9 @@ class BenchRun:
                     env = {
                         "BENCH_TOKEN": self.login(base, seeded.email, seeded.password),
                         "BENCH_IDS_FILE": str(seeded.ids_file),
-                        "BENCH_PATH": LIST_PATH if scenario == "list" else seeded.deep_path,
+                        "BENCH_PATH": {"list": LIST_PATH, "search": SEARCH_PATH}.get(
+                            scenario, seeded.deep_path
+                        ),
                     }
                     self.drain_jobs()
                     self.rows.append(
@@ -688,6 +694,8 @@ class BenchRun:
                     return http("GET", base + LIST_PATH, token=token)[0]
                 if scenario == "deep":
                     return http("GET", base + seeded.deep_path, token=token)[0]
+                if scenario == "search":
+                    return http("GET", base + SEARCH_PATH, token=token)[0]
                 if scenario == "create":
                     title = {"title": f"sqlcount task {i}"}
                     return http("POST", f"{base}/api/v1/tasks", json_body=title, token=token)[0]
