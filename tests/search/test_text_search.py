@@ -8,7 +8,7 @@ vector ranking, to pin down that fused results still show only visible tasks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,21 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.search.service import SearchRequest
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeTask, Share, User
 
 SEARCH = "/api/v1/search"
 DISABLED = {"detail": "Semantic search is not enabled on this server"}
-Share = Callable[..., Any]
-
-
-@pytest.fixture
-async def alice(make_user: MakeUser) -> User:
-    return await make_user()
-
-
-@pytest.fixture
-async def bob(make_user: MakeUser) -> User:
-    return await make_user()
 
 
 async def search(client: httpx.AsyncClient, user: User, **params: Any) -> dict[str, Any]:

@@ -17,11 +17,11 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.errors import Conflict, NotFound
+from taskhub.search.embedders import DISABLED as SEMANTIC_DISABLED
 from taskhub.search.text import Scope, rank_by_text, visible_rows
 from taskhub.tasks.access import sees_project
 
 Mode = Literal["hybrid", "semantic", "text"]
-SEMANTIC_DISABLED = "Semantic search is not enabled on this server"
 # Reciprocal rank fusion's constant (Cormack et al., SIGIR 2009): large enough that the
 # first few ranks of one list do not drown a task both lists rank well.
 RRF_K = 60
