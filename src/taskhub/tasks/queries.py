@@ -83,8 +83,8 @@ def _label_contains_sqlite(element: LabelContains, compiler: SQLCompiler, **kw: 
 #
 # The indexes are migration 0004's: an FTS5 table on SQLite, the GIN-indexed generated
 # column `tasks.search_vector` on PostgreSQL (its docstring says why they split and fold
-# text as they do, and why the column is stored). The user's text never reaches a query language: it
-# is cut into words here, and each word is bound as plain data.
+# text as they do, and why the column is stored). The user's text never reaches a query
+# language: it is cut into words here, and the words are bound as plain data.
 
 _WORD = re.compile(r"[^\W_]+")  # runs of Unicode letters and digits, as both indexes cut
 WORDS = bindparam("words", type_=String())
