@@ -33,6 +33,44 @@ hypothesis.settings.register_profile("taskhub", deadline=None)
 hypothesis.settings.load_profile("taskhub")
 
 
+# Modules that never touch the suite's database: pure functions, their own servers
+# (the pgvector cluster, the browser's SQLite server), the embedding model. The
+# PostgreSQL pass would run them a second time to the same effect, so only the SQLite
+# pass (the default) runs them. Paths relative to the repository root.
+BACKEND_INDEPENDENT = (
+    "tests/browser/",
+    "tests/recurrence/",
+    "tests/transfer/test_cells.py",
+    "tests/transfer/test_dedupe.py",
+    "tests/transfer/test_plain_csv.py",
+    "tests/transfer/test_todoist.py",
+    "tests/transfer/test_tokens.py",
+    "tests/webhooks/test_delivery.py",
+    "tests/webhooks/test_retry.py",
+    "tests/webhooks/test_signing.py",
+    "tests/webhooks/test_ssrf.py",
+    "tests/webhooks/test_tls.py",
+    "tests/search/test_local_embedder.py",
+    "tests/search/test_openai_embedder.py",
+    "tests/search/test_pgvector.py",
+    "tests/search/test_reference_vectors.py",
+    "tests/search/test_sqlite_vectors.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND == "sqlite":
+        return
+    root = config.rootpath
+    once, kept = [], []
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        (once if where.startswith(BACKEND_INDEPENDENT) else kept).append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+
+
 def pytest_report_header() -> str:
     return f"taskhub backend: {BACKEND}"
 
