@@ -62,7 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if BACKEND == "sqlite":
         return
     root = config.rootpath
-    once, kept = [], []
+    once: list[pytest.Item] = []
+    kept: list[pytest.Item] = []
     for item in items:
         where = item.path.relative_to(root).as_posix()
         (once if where.startswith(BACKEND_INDEPENDENT) else kept).append(item)
