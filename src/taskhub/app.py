@@ -12,12 +12,15 @@ from taskhub import __version__
 from taskhub.activity.router import router as activity_router
 from taskhub.admin import mount_admin
 from taskhub.auth.deactivation import Deactivations
-from taskhub.auth.deps import authenticate
+from taskhub.auth.deps import authenticate, credential_of
 from taskhub.auth.passwords import PasswordHasher
+from taskhub.auth.pats_router import router as tokens_router
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
 from taskhub.http.errors import install_error_handlers
+from taskhub.idempotency.middleware import IdempotencyMiddleware
+from taskhub.idempotency.openapi import with_idempotency
 from taskhub.jobs.backend import start_jobs
 from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.kv.redis_cache import RedisCache
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (
         auth_router,
+        tokens_router,
         tasks_router,
         activity_router,
         projects_router,
@@ -96,9 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     mount_admin(app, settings)
 
+    app.openapi = with_idempotency(app.openapi, API_PREFIX, ANONYMOUS_PATHS)  # type: ignore[method-assign]
+
     # Each add_middleware wraps the ones before it, so the last added runs first on the
     # way in: request id and headers, then CORS (pre-flights need no credentials, and a
-    # browser must be able to read a 401 or 413), then authentication, before any body.
+    # browser must be able to read a 401 or 413), then authentication, before any body;
+    # idempotency last, on a body already bounded and checked.
+    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX, identify=credential_of)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AuthenticateFirst, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, authenticate=authenticate
@@ -108,8 +116,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
-            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "X-Request-ID",
+                "Idempotency-Key",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "Idempotent-Replayed",
+            ],
         )
     app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
     return app

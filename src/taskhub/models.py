@@ -1,14 +1,17 @@
 """Every ORM model, imported in one place so metadata (and Alembic) sees all tables."""
 
 from taskhub.activity.models import TaskActivity
-from taskhub.auth.models import RefreshToken, User
+from taskhub.auth.models import PersonalToken, RefreshToken, User
+from taskhub.idempotency.models import IdempotencyKey
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.tasks.models import Task
 
 __all__ = [
+    "IdempotencyKey",
     "JobStatus",
     "OutboxMessage",
+    "PersonalToken",
     "Project",
     "ProjectMember",
     "RefreshToken",

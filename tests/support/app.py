@@ -16,6 +16,8 @@ from taskhub.settings import Settings, finalize
 
 # Every table a test may write, children first so that DELETE never trips a foreign key.
 TABLES = (
+    "idempotency_keys",
+    "personal_tokens",
     "task_activity",
     "outbox",
     "refresh_tokens",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import email_validator
 from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
-from taskhub.schemas import InputModel, OutputModel, Storable
+from taskhub.schemas import InputModel, NotBlank, OutputModel, Storable, Timestamp
 
 MAX_EMAIL_CHARS = 320
 
@@ -73,3 +73,38 @@ class TokenPair(OutputModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
     expires_in: int
+
+
+TokenName = Annotated[StrictStr, Field(min_length=1, max_length=100), NotBlank]
+ScopeName = Literal["tasks:read", "tasks:write", "projects:read", "projects:write", "webhooks"]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+class TokenCreate(InputModel):
+    name: TokenName
+    scopes: list[ScopeName] = Field(min_length=1, max_length=5)
+    expires_at: Annotated[Timestamp, AfterValidator(_in_utc)] | None = Field(
+        default=None, description="RFC 3339 with an offset; in the future. Omitted: no expiry"
+    )
+
+
+class TokenOut(OutputModel):
+    """A token as listed: never the secret, only a hint to tell tokens apart."""
+
+    id: uuid.UUID
+    name: str
+    scopes: list[str]
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret, shown only in this response")

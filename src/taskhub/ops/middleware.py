@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -198,7 +199,14 @@ class AuthenticateFirst:
         if scope["type"] != "http" or not self._guards(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if await self.authenticate(Request(scope)) is not None:
+        try:
+            known = await self.authenticate(Request(scope)) is not None
+        except SQLAlchemyError:  # a credential that needs the database (a personal token)
+            await _send_json(
+                send, 503, {"detail": "Database unavailable"}, [(b"retry-after", b"5")]
+            )
+            return
+        if known:
             await self.app(scope, receive, send)
             return
         scope[ROUTE_TEMPLATE] = self._template(scope)

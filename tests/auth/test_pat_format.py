@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from taskhub.transfer.tokens import (
+from taskhub.auth.pat_format import (
     SCOPES,
     InvalidScopes,
     generate_token,
