@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from tests.owasp.support import operations, unknown_id
 from tests.support.factories import Factories, MakeProject, MakeTask, MakeUser, User
+from tests.support.pats import bearer, mint_token
 
 # operation_id -> (method, path template, body Mallory sends). Mallory always tries the
 # most damaging thing: renaming, deleting, making herself owner, removing the owner.
@@ -35,8 +36,12 @@ ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         {"role": "owner"},
     ),
     "remove_project_member": ("DELETE", "/api/v1/projects/{project_id}/members/{user_id}", None),
+    "delete_token": ("DELETE", "/api/v1/tokens/{token_id}", None),
 }
 TASK_OPERATIONS = [name for name, (_, path, _) in ID_OPERATIONS.items() if "{task_id}" in path]
+PROJECT_OPERATIONS = [
+    name for name, (_, path, _) in ID_OPERATIONS.items() if "{project_id}" in path
+]
 MALFORMED_IDS = [
     "1",
     "not-a-uuid",
@@ -70,7 +75,10 @@ def _path(
     name: str, task_id: str = "", project_id: str = "", user_id: str = ""
 ) -> tuple[str, str, dict[str, Any] | None]:
     method, template, body = ID_OPERATIONS[name]
-    path = template.format(task_id=task_id, project_id=project_id, user_id=user_id)
+    # A token id takes the task id's place: a task's id is an unknown token to everyone.
+    path = template.format(
+        task_id=task_id, project_id=project_id, user_id=user_id, token_id=task_id
+    )
     return method, path, body
 
 
@@ -105,7 +113,7 @@ async def test_another_users_task_is_answered_like_an_unknown_one(
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
-@pytest.mark.parametrize("name", [n for n in ID_OPERATIONS if n not in TASK_OPERATIONS])
+@pytest.mark.parametrize("name", PROJECT_OPERATIONS)
 async def test_another_users_project_is_answered_like_an_unknown_one(
     client: httpx.AsyncClient, make_user: MakeUser, alice: Victim, name: str
 ) -> None:
@@ -238,3 +246,20 @@ async def test_the_default_list_shows_none_of_another_users_tasks(
         [own["id"]],
         [own["id"]],
     ]
+
+
+async def test_another_users_token_is_answered_like_an_unknown_one_and_keeps_working(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim
+) -> None:
+    mallory = await make_user()
+    token = await mint_token(client, alice.user.headers, ["tasks:read"])
+
+    foreign = await client.delete(f"/api/v1/tokens/{token['id']}", headers=mallory.headers)
+    unknown = await client.delete(f"/api/v1/tokens/{unknown_id()}", headers=mallory.headers)
+
+    assert foreign.status_code == 404, foreign.text
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+    still = await client.get("/api/v1/tasks", headers=bearer(token["token"]))
+    assert still.status_code == 200, still.text
+    listed = await client.get("/api/v1/tokens", headers=mallory.headers)
+    assert listed.json()["items"] == []

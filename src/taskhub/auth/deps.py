@@ -98,7 +98,13 @@ async def _personal_token(database: Database, token: str) -> Principal | None:
 async def credential_of(request: Request) -> str | None:
     """The caller's credential name for per-caller records, or None when anonymous."""
     principal = await authenticate(request)
-    return principal.credential if principal else None
+    if principal is None:
+        return None
+    try:
+        await ensure_active(request.app.state.deactivations, principal.user_id)
+    except Unauthorized:
+        return None  # get_caller answers 401; no replay for a deactivated account
+    return principal.credential
 
 
 def _operation_id(request: Request) -> str | None:

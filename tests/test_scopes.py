@@ -1,0 +1,137 @@
+"""Every operation's personal-token scope, walked through the published OpenAPI document.
+
+Each operation is called with a token of each single scope (and with a session): a scope
+the table below grants must get past the check (any answer but 401/403: unknown ids give
+404, an empty body 422), any other must get 403. A route added without a scope decision
+fails here, by design: see README "Personal access tokens and scopes".
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from taskhub.auth.pat_format import SCOPES
+from taskhub.auth.scopes import ANY_SCOPE, OPERATION_SCOPES, SESSION_ONLY
+from tests.conftest import MakeUser
+from tests.owasp.support import operations
+from tests.support.pats import bearer, mint_token
+
+PUBLIC = "public"  # no credentials needed: not part of the scope rule
+SESSION = "session"  # no token whatever its scopes; a signed-in session only
+ANY = "any"  # every token
+
+# operation_id -> what a token needs. The specification side of the scope rule: it must
+# agree with taskhub.auth.scopes.OPERATION_SCOPES, which the server enforces.
+EXPECTED: dict[str, str] = {
+    "create_project": "projects:write",
+    "create_task": "tasks:write",
+    "create_token": SESSION,
+    "delete_project": "projects:write",
+    "delete_task": "tasks:write",
+    "delete_token": SESSION,
+    "get_me": ANY,
+    "get_project": "projects:read",
+    "get_task": "tasks:read",
+    "healthz": PUBLIC,
+    "list_project_members": "projects:read",
+    "list_projects": "projects:read",
+    "list_task_activity": "tasks:read",
+    "list_tasks": "tasks:read",
+    "list_tokens": SESSION,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "metrics": PUBLIC,
+    "put_project_member": "projects:write",
+    "readyz": PUBLIC,
+    "refresh_token": PUBLIC,
+    "register": PUBLIC,
+    "remove_project_member": "projects:write",
+    "update_project": "projects:write",
+    "update_task": "tasks:write",
+}
+HOW_TO_ADD = (
+    "Decide which personal-token scope each operation needs and add it, by operation_id, "
+    "to BOTH src/taskhub/auth/scopes.py OPERATION_SCOPES (what the server enforces: a "
+    "scope, ANY_SCOPE or SESSION_ONLY) and tests/test_scopes.py EXPECTED (the spec: a "
+    "scope, ANY, SESSION or PUBLIC for routes without credentials). See README "
+    '"Personal access tokens and scopes".'
+)
+
+
+def _allows(expected: str, scope: str) -> bool:
+    return expected == ANY or expected == scope
+
+
+def _call_args(path: str, operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A concrete URL (unknown ids) and a body that cannot change anything if let through."""
+    url = re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+    content = operation.get("requestBody", {}).get("content", {})
+    return url, ({"json": {}} if "application/json" in content else {})
+
+
+def test_every_operation_has_a_scope_decision(app: FastAPI) -> None:
+    served = set(operations(app))
+
+    undecided = sorted(served - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - served)
+    not_enforced = sorted(
+        name
+        for name in served
+        if EXPECTED.get(name, PUBLIC) != PUBLIC and name not in OPERATION_SCOPES
+    )
+    unknown = sorted(set(OPERATION_SCOPES) - served)
+
+    assert not undecided, f"operations without a scope decision: {undecided}. {HOW_TO_ADD}"
+    assert not stale, f"EXPECTED names operations the app does not serve: {stale}"
+    assert not not_enforced, f"missing from OPERATION_SCOPES: {not_enforced}. {HOW_TO_ADD}"
+    assert not unknown, f"OPERATION_SCOPES names operations the app does not serve: {unknown}"
+
+
+def test_the_enforced_table_matches_the_expected_one() -> None:
+    spelled = {SESSION_ONLY: SESSION, ANY_SCOPE: ANY}
+    enforced = {name: spelled.get(scope, scope) for name, scope in OPERATION_SCOPES.items()}
+    assert set(OPERATION_SCOPES.values()) <= {*SCOPES, ANY_SCOPE, SESSION_ONLY}
+
+    differ = {
+        name: (scope, EXPECTED.get(name))
+        for name, scope in enforced.items()
+        if EXPECTED.get(name) != scope
+    }
+
+    assert not differ, f"OPERATION_SCOPES vs EXPECTED (enforced, expected): {differ}"
+
+
+async def test_each_single_scope_token_is_let_through_exactly_where_the_table_says(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+    tokens = {
+        scope: (await mint_token(client, alice.headers, [scope]))["token"] for scope in SCOPES
+    }
+    wrong: list[str] = []
+    checked = 0
+
+    for name, (method, path, operation) in sorted(operations(app).items()):
+        expected = EXPECTED.get(name)
+        if expected in (None, PUBLIC):
+            continue  # None: reported by test_every_operation_has_a_scope_decision
+        url, body = _call_args(path, operation)
+        session = await client.request(method, url, headers=alice.headers, **body)
+        if session.status_code in (401, 403):
+            wrong.append(f"{name} as a session: {session.status_code} {session.text}")
+        for scope, token in tokens.items():
+            checked += 1
+            response = await client.request(method, url, headers=bearer(token), **body)
+            allowed = _allows(expected, scope)
+            if allowed and response.status_code in (401, 403):
+                wrong.append(f"{name} with {scope}: {response.status_code}, expected through")
+            if not allowed and response.status_code != 403:
+                wrong.append(f"{name} with {scope}: {response.status_code}, expected 403")
+
+    assert not wrong, "\n".join(wrong)
+    assert checked == len([v for v in EXPECTED.values() if v != PUBLIC]) * len(SCOPES)
