@@ -64,7 +64,7 @@ HOW_TO_ADD = (
 
 
 def _allows(expected: str, scope: str) -> bool:
-    return expected == ANY or expected == scope
+    return expected in (ANY, scope)
 
 
 def _call_args(path: str, operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -56,7 +56,8 @@ async def test_a_minted_token_is_shown_once_and_stored_only_as_its_sha256(
     assert created.status_code == 201, created.text
     body = created.json()
     secret = body["token"]
-    assert secret.startswith("th_pat_") and len(secret) == len("th_pat_") + 43
+    assert secret.startswith("th_pat_")
+    assert len(secret) == len("th_pat_") + 43
     assert body["scopes"] == ["tasks:read", "tasks:write"]
     assert body["hint"] == f"th_pat_…{secret[-4:]}"
     assert datetime.fromisoformat(body["expires_at"]) == expires
@@ -87,7 +88,8 @@ async def test_a_token_acts_as_its_owner_within_its_scopes(
     assert created.status_code == 201, created.text
     seen = await client.get(f"/api/v1/tasks/{created.json()['id']}", headers=alice.headers)
     assert seen.status_code == 200, seen.text
-    assert me.status_code == 200 and me.json()["id"] == alice.id, me.text
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == alice.id
     assert projects.status_code == 403, projects.text
 
 
@@ -100,18 +102,21 @@ async def test_last_used_at_is_written_at_most_once_a_minute(
     for _ in range(3):
         assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
     first = await _row(app, token["id"])
-    assert first is not None and first.last_used_at is not None
+    assert first is not None
+    assert first.last_used_at is not None
     assert utcnow() - first.last_used_at < timedelta(minutes=1)
     for _ in range(3):
         assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
     same = await _row(app, token["id"])
-    assert same is not None and same.last_used_at == first.last_used_at
+    assert same is not None
+    assert same.last_used_at == first.last_used_at
 
     await _set(app, token["id"], last_used_at=first.last_used_at - timedelta(minutes=2))
     assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
 
     later = await _row(app, token["id"])
-    assert later is not None and later.last_used_at is not None
+    assert later is not None
+    assert later.last_used_at is not None
     assert later.last_used_at > first.last_used_at - timedelta(minutes=1)
     listed = (await client.get(TOKENS, headers=alice.headers)).json()["items"]
     assert datetime.fromisoformat(listed[0]["last_used_at"]) == later.last_used_at
