@@ -12,17 +12,22 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from taskhub.auth.models import PersonalToken
+from taskhub.db import utcnow
 from taskhub.settings import Settings, secret_of
 from tests.support.factories import PASSWORD, MakeUser, User
 from tests.support.http import expect
+from tests.support.pats import mint_token
 
 ME = "/api/v1/users/me"
 ATTACKER_KEY = "attacker-controlled-key-" + "z" * 40
@@ -240,3 +245,58 @@ async def test_passwords_and_refresh_tokens_are_stored_only_as_hashes(
     assert token_rows
     assert alice.refresh_token not in dumped
     assert alice.access_token not in dumped
+
+
+# --- personal access tokens ---------------------------------------------------------------
+
+
+async def test_a_personal_token_with_any_character_changed_is_401(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+    token = (await mint_token(client, alice.headers, ["tasks:read"]))["token"]
+    secret_start = len("th_pat_")
+    variants = [
+        token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+        for i in range(secret_start, len(token))
+    ]
+    variants += [token[:-1], token + "A", token.upper(), token.replace("th_pat_", "th_pat-")]
+
+    statuses = {(await _me(client, variant)).status_code for variant in variants}
+
+    assert statuses == {401}
+    assert (await _me(client, token)).status_code == 200
+
+
+async def test_a_revoked_or_expired_personal_token_is_401(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    alice = await make_user()
+    revoked = await mint_token(client, alice.headers, ["tasks:read"])
+    expired = await mint_token(client, alice.headers, ["tasks:read"])
+    await client.delete(f"/api/v1/tokens/{revoked['id']}", headers=alice.headers)
+    async with app.state.db.engine.begin() as conn:
+        await conn.execute(
+            update(PersonalToken)
+            .where(PersonalToken.id == uuid.UUID(expired["id"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+    answers = [await _me(client, t["token"]) for t in (revoked, expired)]
+
+    assert [a.status_code for a in answers] == [401, 401]
+    assert all(a.headers["www-authenticate"] == "Bearer" for a in answers)
+
+
+async def test_personal_tokens_are_stored_only_as_hashes(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    alice = await make_user()
+    token = (await mint_token(client, alice.headers, ["tasks:read"]))["token"]
+
+    async with app.state.db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT * FROM personal_tokens"))).all()
+
+    assert rows
+    assert token not in repr(rows)
+    assert token.removeprefix("th_pat_") not in repr(rows)

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from tests.owasp.support import unknown_id
 from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeUser, User
 from tests.support.http import expect
+from tests.support.pats import bearer, mint_token
 
 Share = Callable[..., Awaitable[None]]
 ROLES = ["viewer", "editor"]
@@ -131,6 +132,32 @@ async def test_unknown_methods_and_paths_are_404_or_405_never_500(
     expected = 404 if path == "/nowhere" else 405
     assert response.status_code == expected, response.text
     assert "detail" in response.json()
+
+
+# --- personal access tokens (SPEC §10) ---------------------------------------------------
+
+EVERY_SCOPE = ["tasks:read", "tasks:write", "projects:read", "projects:write", "webhooks"]
+
+
+async def test_a_token_with_every_scope_cannot_mint_a_token_not_even_by_replaying_a_key(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    alice = await make_user()
+    token = await mint_token(client, alice.headers, EVERY_SCOPE)
+    body = {"name": "escalate", "scopes": EVERY_SCOPE}
+    key = {"Idempotency-Key": "mint-once"}
+    by_session = await client.post("/api/v1/tokens", json=body, headers={**alice.headers, **key})
+
+    by_token = await client.post(
+        "/api/v1/tokens", json=body, headers={**bearer(token["token"]), **key}
+    )
+
+    assert by_session.status_code == 201, by_session.text
+    assert by_token.status_code == 403, by_token.text
+    assert "idempotent-replayed" not in by_token.headers
+    assert by_session.json()["token"] not in by_token.text
+    async with app.state.db.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM personal_tokens")) == 2
 
 
 # --- /admin (SPEC §2: at the root, superusers only; the panel has its own issue) --------------
