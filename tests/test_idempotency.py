@@ -25,9 +25,10 @@ from taskhub.idempotency import store
 from taskhub.idempotency.middleware import fingerprint
 from taskhub.idempotency.models import IdempotencyKey
 from taskhub.jobs.maintenance import run_maintenance
-from taskhub.limits import InMemoryRateLimiter
+from taskhub.limits.memory import InMemoryRateLimiter
 from taskhub.settings import Settings
-from tests.conftest import MakeUser, User, build_settings, make_client, register, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeUser, User, register
 from tests.support.pats import bearer, mint_token
 
 TASKS = "/api/v1/tasks"

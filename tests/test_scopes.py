@@ -17,8 +17,8 @@ from fastapi import FastAPI
 
 from taskhub.auth.pat_format import SCOPES
 from taskhub.auth.scopes import ANY_SCOPE, OPERATION_SCOPES, SESSION_ONLY
-from tests.conftest import MakeUser
 from tests.owasp.support import operations
+from tests.support.factories import MakeUser
 from tests.support.pats import bearer, mint_token
 
 PUBLIC = "public"  # no credentials needed: not part of the scope rule

@@ -16,8 +16,8 @@ from sqlalchemy import select, text, update
 from taskhub.app import create_app
 from taskhub.auth.models import PersonalToken
 from taskhub.db import utcnow
-from taskhub.settings import Settings
-from tests.conftest import MakeUser, build_settings, make_client, register, running
+from tests.support.app import build_settings, make_client, running
+from tests.support.factories import MakeUser, register
 from tests.support.pats import bearer, mint_token
 
 TOKENS = "/api/v1/tokens"
@@ -26,7 +26,8 @@ ME = "/api/v1/users/me"
 
 async def _row(app: FastAPI, token_id: str) -> PersonalToken | None:
     async with app.state.db.reader() as session:
-        return await session.get(PersonalToken, uuid.UUID(token_id))
+        row: PersonalToken | None = await session.get(PersonalToken, uuid.UUID(token_id))
+        return row
 
 
 async def _set(app: FastAPI, token_id: str, **values: object) -> None:
@@ -141,11 +142,11 @@ async def test_a_revoked_token_is_refused_on_its_next_request(
 
 
 async def test_revocation_on_one_instance_holds_on_another_at_once(
-    settings: Settings, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path
+    database_url: str, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path
 ) -> None:
     alice = await make_user()
     token = await mint_token(client, alice.headers, ["tasks:read"])
-    other_settings = build_settings(settings.database_url, tmp_path)
+    other_settings = build_settings(database_url, tmp_path)
     async with running(create_app(other_settings)) as other, make_client(other) as elsewhere:
         warm = await elsewhere.get("/api/v1/tasks", headers=bearer(token["token"]))
         assert warm.status_code == 200, warm.text

@@ -12,8 +12,8 @@ from collections import Counter
 
 import httpx
 
-from tests.conftest import User
-from tests.scaleout.conftest import Pair, postgres_only
+from tests.support.cluster import Pair, postgres_only
+from tests.support.factories import User
 from tests.support.pats import bearer, mint_token
 
 pytestmark = postgres_only
