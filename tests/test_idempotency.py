@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from taskhub.app import create_app
 from taskhub.db import utcnow
 from taskhub.idempotency import store
-from taskhub.idempotency.middleware import fingerprint
+from taskhub.idempotency.middleware import IdempotencyMiddleware, fingerprint
 from taskhub.idempotency.models import IdempotencyKey
 from taskhub.jobs.maintenance import run_maintenance
 from taskhub.limits.memory import InMemoryRateLimiter
@@ -289,3 +289,49 @@ async def test_keys_expire_after_24_hours_and_maintenance_purges_them(
     assert rerun.status_code == 201
     assert "idempotent-replayed" not in rerun.headers
     assert sorted(await _task_titles(client, alice)) == ["fresh", "old", "old"]
+
+
+async def test_a_body_over_the_in_memory_spool_reaches_the_route_whole(app: FastAPI) -> None:
+    """Routes exempt from the 1 MiB limit (an import) get their body back from disk."""
+    seen: list[bytes] = []
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        parts = []
+        while True:
+            message = await receive()
+            parts.append(message["body"])
+            if not message["more_body"]:
+                break
+        seen.append(b"".join(parts))
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def caller(_: Any) -> str:
+        return f"u:{uuid.uuid4()}"
+
+    middleware = IdempotencyMiddleware(route, prefix="/api/v1", identify=caller)
+    chunks = [bytes([n]) * (256 * 1024) for n in range(12)]  # 3 MiB
+    incoming = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/import",
+        "query_string": b"",
+        "headers": [(b"idempotency-key", b"big")],
+        "app": app,
+    }
+    await middleware(scope, receive, send)
+
+    assert seen == [b"".join(chunks)]
+    assert sent[0]["status"] == 202

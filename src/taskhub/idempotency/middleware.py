@@ -6,8 +6,8 @@ One pure-ASGI middleware, so every POST route has it, including routes added lat
    passed through untouched. Replaying a login would hand tokens to whoever repeats a
    key, and an anonymous caller has no namespace of its own for keys;
 2. a key outside 1..255 characters: 422;
-3. the body is read (the body limit in front of this middleware bounds it) and the
-   request fingerprinted: SHA-256 of method, path, query and body;
+3. the body is spooled (memory up to 1 MiB, then a temporary file) and the request
+   fingerprinted as it arrives: SHA-256 of method, path, query and body;
 4. the key is claimed in its own committed transaction *before* the app runs
    (`store.claim`): a concurrent duplicate, on any instance, finds the row and gets 409;
    the same key with another request gets 422; a finished one is replayed with
@@ -21,8 +21,9 @@ One pure-ASGI middleware, so every POST route has it, including routes added lat
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +41,8 @@ REPLAYED = (b"idempotent-replayed", b"true")
 MAX_KEY_CHARS = 255
 # Answers larger than this are not kept; their key answers 409 from then on.
 MAX_KEPT_BODY = 1024 * 1024
+SPOOL_BYTES = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 
 Identify = Callable[[Request], Awaitable[str | None]]
 
@@ -68,12 +71,19 @@ async def _answer(
     await send({"type": "http.response.body", "body": payload})
 
 
-def fingerprint(scope: Scope, body: bytes) -> str:
+def _digest_of(scope: Scope) -> Any:
     digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(), scope["query_string"], body):
+    for part in (scope["method"].encode(), scope["path"].encode(), scope["query_string"]):
         digest.update(len(part).to_bytes(8, "big"))  # length-prefixed: no ambiguous joins
         digest.update(part)
-    return digest.hexdigest()
+    return digest  # the body, last, follows as it arrives
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    """SHA-256 of method, path, query and body: what makes two requests "the same"."""
+    digest = _digest_of(scope)
+    digest.update(body)
+    return str(digest.hexdigest())
 
 
 def _keep(status: int) -> bool:
@@ -104,12 +114,18 @@ class IdempotencyMiddleware:
                 send, 422, _key_error(f"must be 1 to {MAX_KEY_CHARS} characters", "string_length")
             )
             return
-        body = await _read_body(receive)
-        if body is None:
-            return  # the client went away before sending its body: nothing to do
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:
+            digest = await _read_body(scope, receive, body)
+            if digest is None:
+                return  # the client went away before sending its body: nothing to do
+            await self._once(scope, _replayed_body(body, receive), send, caller, key, digest)
+
+    async def _once(
+        self, scope: Scope, receive: Receive, send: Send, caller: str, key: str, digest: str
+    ) -> None:
         database: Database = scope["app"].state.db
         try:
-            outcome = await store.claim(database, caller, key, fingerprint(scope, body), utcnow())
+            outcome = await store.claim(database, caller, key, digest, utcnow())
         except SQLAlchemyError:
             await _answer(send, 503, {"detail": "Database unavailable"}, ((b"retry-after", b"5"),))
             return
@@ -122,7 +138,7 @@ class IdempotencyMiddleware:
         elif isinstance(outcome, store.Stored):
             await _replay(send, outcome)
         else:
-            await self._run(scope, _replayed_body(body, receive), send, database, outcome)
+            await self._run(scope, receive, send, database, outcome)
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, database: Database, claim: store.Claimed
@@ -188,26 +204,33 @@ async def _replay(send: Send, stored: store.Stored) -> None:
     await send({"type": "http.response.body", "body": stored.body})
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the client disconnected first."""
-    chunks: list[bytes] = []
+async def _read_body(scope: Scope, receive: Receive, into: IO[bytes]) -> str | None:
+    """Spool the body into `into` and return the request's fingerprint; None if the
+    client disconnected first. In memory up to SPOOL_BYTES, then in a temporary file: a
+    route that takes more than the 1 MiB limit (an import) is not held in memory."""
+    digest = _digest_of(scope)
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        chunks.append(message.get("body", b""))
+        chunk: bytes = message.get("body", b"")
+        digest.update(chunk)
+        into.write(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return str(digest.hexdigest())
 
 
-def _replayed_body(body: bytes, receive: Receive) -> Receive:
-    sent = False
+def _replayed_body(body: IO[bytes], receive: Receive) -> Receive:
+    size = body.seek(0, 2)
+    body.seek(0)
+    done = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # after the body: the server's own news (a disconnect)
+        nonlocal done
+        if done:
+            return await receive()  # after the body: the server's own news (a disconnect)
+        chunk = body.read(CHUNK_BYTES)
+        done = body.tell() >= size
+        return {"type": "http.request", "body": chunk, "more_body": not done}
 
     return replay
