@@ -106,7 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # way in: request id and headers, then CORS (pre-flights need no credentials, and a
     # browser must be able to read a 401 or 413), then authentication, before any body;
     # idempotency last, on a body already bounded and checked.
-    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX, identify=credential_of)
+    app.add_middleware(
+        IdempotencyMiddleware, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, identify=credential_of
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AuthenticateFirst, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, authenticate=authenticate

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import IO, Any
 
 import orjson
@@ -91,16 +91,19 @@ def _keep(status: int) -> bool:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, prefix: str, identify: Identify) -> None:
+    def __init__(
+        self, app: ASGIApp, *, prefix: str, anonymous: Collection[str], identify: Identify
+    ) -> None:
         self.app = app
         self.prefix = prefix
+        self.anonymous = frozenset(anonymous)
         self.identify = identify
 
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST":
             return False
         path: str = scope["path"]
-        return path.startswith(self.prefix + "/")
+        return path.startswith(self.prefix + "/") and path not in self.anonymous
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = _header(scope, HEADER) if self._applies(scope) else None
