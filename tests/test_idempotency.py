@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -183,36 +184,43 @@ async def test_a_rate_limited_answer_is_not_kept_and_the_retry_runs(
 # --- concurrency ----------------------------------------------------------------------
 
 
-@pytest.fixture
-async def gated(settings: Settings) -> AsyncIterator[tuple[FastAPI, asyncio.Event, list[str]]]:
+@dataclass
+class Gate:
     """An app with one more POST route that waits for a test's go-ahead before answering."""
-    app = create_app(settings)
-    go = asyncio.Event()
-    runs: list[str] = []
 
-    @app.post("/api/v1/test-gate", operation_id="test_gate", status_code=201)
+    app: FastAPI
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+    runs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def gated(settings: Settings) -> AsyncIterator[Gate]:
+    gate = Gate(create_app(settings))
+
+    @gate.app.post("/api/v1/test-gate", operation_id="test_gate", status_code=201)
     async def gate_route(body: dict[str, Any]) -> Response:
-        runs.append(body["n"])
-        await go.wait()
+        gate.runs.append(body["n"])
+        gate.entered.set()
+        await gate.go.wait()
         return Response(orjson.dumps({"ran": body["n"]}), 201, media_type="application/json")
 
-    async with running(app):
-        yield app, go, runs
+    async with running(gate.app):
+        yield gate
 
 
 async def test_a_duplicate_while_the_first_runs_is_409_and_never_runs(
-    gated: tuple[FastAPI, asyncio.Event, list[str]], client: httpx.AsyncClient, make_user: MakeUser
+    gated: Gate, make_user: MakeUser
 ) -> None:
-    app, go, runs = gated
     alice = await make_user()
     key = _key()
-    async with make_client(app) as gclient:
+    async with make_client(gated.app) as gclient:
         first = asyncio.create_task(_post(gclient, alice, key, {"n": "1"}, "/api/v1/test-gate"))
-        while not runs:  # the first request is inside the route, its key claimed
-            await asyncio.sleep(0.005)
+        # The first request is inside the route, its key claimed.
+        await asyncio.wait_for(gated.entered.wait(), timeout=30)
 
         duplicate = await _post(gclient, alice, key, {"n": "1"}, "/api/v1/test-gate")
-        go.set()
+        gated.go.set()
         answered = await first
         replayed = await _post(gclient, alice, key, {"n": "1"}, "/api/v1/test-gate")
 
@@ -221,7 +229,7 @@ async def test_a_duplicate_while_the_first_runs_is_409_and_never_runs(
     assert answered.status_code == 201, answered.text
     assert replayed.headers["idempotent-replayed"] == "true"
     assert replayed.json() == {"ran": "1"}
-    assert runs == ["1"]
+    assert gated.runs == ["1"]
 
 
 async def test_concurrent_duplicates_create_exactly_one_task(
