@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import schemathesis
@@ -11,6 +12,10 @@ import schemathesis
 # generated If-Match 412 (SPEC §4), both by contract, so a "valid" case carrying one would
 # never reach the logic behind it. Real cursors and ETags are exercised by tests/.
 SERVER_MINTED = {"query": ("cursor",), "headers": ("if-match",)}
+# A generated Idempotency-Key repeats across cases (hypothesis shrinks towards "0"), and
+# the same key with another body is 422 by contract (SPEC §10). A valid case gets a key of
+# its own; reuse, replays and conflicts are exercised by tests/test_idempotency.py.
+IDEMPOTENCY_KEY = "idempotency-key"
 
 
 @schemathesis.hook
@@ -25,3 +30,5 @@ def before_call(ctx: schemathesis.HookContext, case: Any, **kwargs: Any) -> None
             continue
         for key in [key for key in container if key.lower() in names]:
             del container[key]
+    for key in [key for key in case.headers or {} if key.lower() == IDEMPOTENCY_KEY]:
+        case.headers[key] = f"fuzz-{uuid.uuid4()}"
