@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -16,11 +17,14 @@ SERVER_MINTED = {"query": ("cursor",), "headers": ("if-match",)}
 # the same key with another body is 422 by contract (SPEC §10). A valid case gets a key of
 # its own; reuse, replays and conflicts are exercised by tests/test_idempotency.py.
 IDEMPOTENCY_KEY = "idempotency-key"
+# A token's expiry must lie in the future (422 otherwise, SPEC §10): a rule of the clock
+# that JSON Schema cannot state. A valid case asks for a day.
+EXPIRING = ("POST", "/api/v1/tokens", "expires_at")
 
 
 @schemathesis.hook
 def before_call(ctx: schemathesis.HookContext, case: Any, **kwargs: Any) -> None:
-    """Leave server-minted values out of the cases generated as valid."""
+    """Valid cases: no server-minted values, a fresh Idempotency-Key, a future expiry."""
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return
@@ -32,3 +36,8 @@ def before_call(ctx: schemathesis.HookContext, case: Any, **kwargs: Any) -> None
             del container[key]
     for key in [key for key in case.headers or {} if key.lower() == IDEMPOTENCY_KEY]:
         case.headers[key] = f"fuzz-{uuid.uuid4()}"
+    method, path, field = EXPIRING
+    body = case.body
+    expiring = (case.method.upper(), case.path) == (method, path) and isinstance(body, dict)
+    if expiring and body.get(field) is not None:
+        body[field] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
