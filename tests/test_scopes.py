@@ -54,6 +54,7 @@ EXPECTED: dict[str, str] = {
     "refresh_token": PUBLIC,
     "register": PUBLIC,
     "remove_project_member": "projects:write",
+    "search_tasks": "tasks:read",
     "update_project": "projects:write",
     "update_task": "tasks:write",
 }

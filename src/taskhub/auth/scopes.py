@@ -42,6 +42,7 @@ OPERATION_SCOPES: Final[dict[str, str]] = {
     "list_tokens": SESSION_ONLY,
     "put_project_member": PROJECTS_WRITE,
     "remove_project_member": PROJECTS_WRITE,
+    "search_tasks": TASKS_READ,
     "update_project": PROJECTS_WRITE,
     "update_task": TASKS_WRITE,
 }
