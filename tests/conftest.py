@@ -38,13 +38,13 @@ hypothesis.settings.load_profile("taskhub")
 # PostgreSQL pass would run them a second time to the same effect, so only the SQLite
 # pass (the default) runs them. Paths relative to the repository root.
 BACKEND_INDEPENDENT = (
+    "tests/auth/test_pat_format.py",
     "tests/browser/",
     "tests/recurrence/",
     "tests/transfer/test_cells.py",
     "tests/transfer/test_dedupe.py",
     "tests/transfer/test_plain_csv.py",
     "tests/transfer/test_todoist.py",
-    "tests/transfer/test_tokens.py",
     "tests/webhooks/test_delivery.py",
     "tests/webhooks/test_retry.py",
     "tests/webhooks/test_signing.py",
