@@ -5,6 +5,7 @@ from taskhub.auth.models import RefreshToken, User
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.tasks.models import Task
+from taskhub.web.models import WebSession
 
 __all__ = [
     "JobStatus",
@@ -16,4 +17,5 @@ __all__ = [
     "Task",
     "TaskActivity",
     "User",
+    "WebSession",
 ]

@@ -19,6 +19,7 @@ TABLES = (
     "task_activity",
     "outbox",
     "refresh_tokens",
+    "web_sessions",
     "tasks",
     "project_members",
     "projects",
