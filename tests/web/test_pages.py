@@ -61,9 +61,8 @@ async def test_creating_editing_completing_and_deleting_through_forms(
         next="/",
     )
     [task] = (await client.get("/api/v1/tasks", headers=alice.headers)).json()["items"]
-    edited = await _post(
-        http, f"/tasks/{task['id']}", title="Plan B", description="", priority="1", due="", labels=""
-    )
+    cleared = {"description": "", "due": "", "labels": ""}
+    edited = await _post(http, f"/tasks/{task['id']}", title="Plan B", priority="1", **cleared)
     after_edit = (await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)).json()
     completed = await _post(http, f"/tasks/{task['id']}/complete", done="true")
     done = (await client.get(f"/api/v1/tasks/{task['id']}", headers=alice.headers)).json()

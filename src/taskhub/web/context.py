@@ -192,7 +192,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except SignInRequired:
                 to_signin = redirect("/signin")
-                to_signin.delete_cookie(SESSION_COOKIE, path="/")
+                if SESSION_COOKIE in request.cookies:  # a dead session's cookie: drop it
+                    to_signin.delete_cookie(SESSION_COOKIE, path="/")
                 return to_signin
             except CrossSiteRefused:
                 message = "This form came from another site or has expired. Nothing was changed."
