@@ -88,12 +88,19 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-async def viewer(request: Request) -> Viewer:
-    """The signed-in person, checked on every request: session row and account state."""
+async def viewer(request: Request, session: AsyncSession | None = None) -> Viewer:
+    """The signed-in person, checked on every request: session row and account state.
+
+    Pass the page's reader `session` to spend one database session per page view.
+    """
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInRequired
-    async with reading(request) as session:
+    if session is None:
+        async with reading(request) as own:
+            active = await sessions.resolve(own, cookie)
+            user = await auth_service.find_user(own, active.user_id) if active else None
+    else:
         active = await sessions.resolve(session, cookie)
         user = await auth_service.find_user(session, active.user_id) if active else None
     if active is None or user is None:
@@ -104,9 +111,8 @@ async def viewer(request: Request) -> Viewer:
     except Unauthorized:
         raise SignInRequired from None
     if sessions.is_stale(active):
-        async with writing(request) as session:
-            await sessions.touch(session, active)
-            await session.commit()
+        # Written once the page is done (PageRoute), never while its reader is open.
+        request.state.stale_session = active
     me = Viewer(user_id=user.id, email=user.email, session_id=active.id, csrf=active.csrf_secret)
     request.state.viewer = me  # for error pages, which still show the signed-in header
     return me
@@ -188,6 +194,15 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:
+            response = await answer(request)
+            stale = getattr(request.state, "stale_session", None)
+            if stale is not None:
+                async with writing(request) as session:
+                    await sessions.touch(session, stale)
+                    await session.commit()
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except SignInRequired:

@@ -201,12 +201,12 @@ async def task_list(
     q: TextQuery = "",
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
-    me = await viewer(request)
     project_id = parse_id(project, "Project") if project else None
     filters = tasks.TaskFilters(
         done=SHOW[show], project_id=project_id, q=q.strip() or None, order_by="-created_at"
     )
     async with reading(request) as session:
+        me = await viewer(request, session)
         page = await tasks.list_tasks(session, me.user_id, filters, PAGE_SIZE, cursor)
         mine = await projects.list_projects(session, me.user_id, PAGE_SIZE, None)
     top, children = _nest(page.rows)
@@ -250,8 +250,8 @@ def _task_form_values(form: Mapping[str, str]) -> dict[str, str]:
 async def new_task_form(
     request: Request, project: TextQuery = "", parent: TextQuery = ""
 ) -> Response:
-    me = await viewer(request)
     async with reading(request) as session:
+        me = await viewer(request, session)
         mine = await projects.list_projects(session, me.user_id, PAGE_SIZE, None)
     values = {"project": project, "parent": parent, "priority": "0"}
     return render(
@@ -297,13 +297,14 @@ async def _task_form_again(
 
 async def _task_page(
     request: Request,
-    me: Viewer,
+    me: Viewer | None,
     task_id: uuid.UUID,
     values: Mapping[str, str] | None = None,
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> Response:
     async with reading(request) as session:
+        me = me or await viewer(request, session)
         row = await tasks.get_task_row(session, me.user_id, task_id)
         project = None
         if row["project_id"] is not None:
@@ -341,8 +342,7 @@ async def _task_page(
 
 @router.get("/tasks/{task_id}")
 async def task_page(request: Request, task_id: str) -> Response:
-    me = await viewer(request)
-    return await _task_page(request, me, parse_id(task_id, "Task"))
+    return await _task_page(request, None, parse_id(task_id, "Task"))
 
 
 @router.post("/tasks/{task_id}")
@@ -401,12 +401,13 @@ async def delete_task(request: Request, task_id: str) -> Response:
 
 async def _projects_page(
     request: Request,
-    me: Viewer,
+    me: Viewer | None,
     values: Mapping[str, str] | None = None,
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> Response:
     async with reading(request) as session:
+        me = me or await viewer(request, session)
         mine = await projects.list_projects(session, me.user_id, PAGE_SIZE, None)
     context = {"me": me, "projects": mine.items, "values": values or {}, "errors": errors or {}}
     return render(request, "projects.html", context, status_code)
@@ -414,7 +415,7 @@ async def _projects_page(
 
 @router.get("/projects")
 async def project_list(request: Request) -> Response:
-    return await _projects_page(request, await viewer(request))
+    return await _projects_page(request, None)
 
 
 @router.post("/projects")
@@ -435,13 +436,14 @@ async def create_project(request: Request) -> Response:
 
 async def _project_page(
     request: Request,
-    me: Viewer,
+    me: Viewer | None,
     project_id: uuid.UUID,
     values: Mapping[str, str] | None = None,
     errors: Errors | None = None,
     status_code: int = 200,
 ) -> Response:
     async with reading(request) as session:
+        me = me or await viewer(request, session)
         project = await projects.get_project(session, project_id, me.user_id)
         members = await projects.list_members(session, project_id, me.user_id)
         page = await tasks.list_tasks(
@@ -474,8 +476,7 @@ async def _project_page(
 
 @router.get("/projects/{project_id}")
 async def project_page(request: Request, project_id: str) -> Response:
-    me = await viewer(request)
-    return await _project_page(request, me, parse_id(project_id, "Project"))
+    return await _project_page(request, None, parse_id(project_id, "Project"))
 
 
 def _role_of(text: str) -> Role | None:
