@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect
 
 from tests.browser.support import PASSWORD, foreign, register
 from tests.support.servers import ApiProcess
@@ -134,7 +134,12 @@ def test_a_script_title_is_shown_as_text_and_never_runs(
     page: Page, server: ApiProcess, console_errors: list[str]
 ) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
     _sign_up(page, _email("xss"))
 
     _add_task(page, XSS)

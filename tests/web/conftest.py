@@ -9,7 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeUser, User, make_client
+from tests.support.app import make_client
+from tests.support.factories import User
 
 ORIGIN = "http://testserver"
 # What a browser sends with a form post from one of our pages.
@@ -73,8 +74,3 @@ async def browser(app: FastAPI) -> AsyncIterator[Browser]:
     yield open_for
     for http in clients:
         await http.aclose()
-
-
-@pytest.fixture
-async def alice(make_user: MakeUser) -> User:
-    return await make_user()

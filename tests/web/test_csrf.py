@@ -8,7 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import MakeTask, MakeUser, User, make_client
+from tests.support.app import make_client
+from tests.support.factories import MakeTask, MakeUser, User
 from tests.web.conftest import CROSS_SITE, SAME_ORIGIN, Browser, csrf_of, page_token
 
 

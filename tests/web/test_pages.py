@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
 
-from tests.conftest import MakeProject, MakeTask, MakeUser, User
+from tests.support.factories import MakeProject, MakeTask, MakeUser, Share, User
 from tests.web.conftest import SAME_ORIGIN, Browser, errors_of, page_token, value_of
 
 XSS = "<script>alert(1)</script>"
-Share = Callable[..., Awaitable[None]]
 
 
 async def _post(http: httpx.AsyncClient, path: str, **data: str) -> httpx.Response:

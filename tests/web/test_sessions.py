@@ -12,7 +12,8 @@ from taskhub.app import create_app
 from taskhub.settings import Settings
 from tests.admin.conftest import promote
 from tests.admin.conftest import sign_in as admin_sign_in
-from tests.conftest import MakeUser, User, make_client, running
+from tests.support.app import make_client, running
+from tests.support.factories import MakeUser, User
 from tests.web.conftest import SAME_ORIGIN, Browser, csrf_of, errors_of, sign_in, value_of
 
 PASSWORD = "correct horse battery"

@@ -217,7 +217,7 @@ class PageRoute(APIRoute):
                 return error_page(request, 400, "The address has an invalid parameter.")
             except RateLimited as exc:
                 limited = error_page(request, 429, exc.detail)
-                limited.headers.update(exc.headers or {})
+                limited.headers["Retry-After"] = str(exc.retry_after)
                 return limited
             except DomainError as exc:
                 return error_page(request, exc.status_code, exc.detail)

@@ -22,6 +22,8 @@ from taskhub.projects import service as projects
 from taskhub.projects.access import Role
 from taskhub.projects.schemas import ProjectCreate
 from taskhub.routing import parse_id
+from taskhub.search import service as search
+from taskhub.search.text import Scope
 from taskhub.tasks import service as tasks
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.schemas import TaskCreate, TaskUpdate
@@ -55,6 +57,7 @@ from taskhub.web.forms import (
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 100
+SEARCH_LIMIT = 50  # the most /api/v1/search answers
 FORM_COOKIE_SECONDS = 2 * 3600
 SHOW = {"open": False, "done": True, "all": None}
 ROLES = [role.value for role in Role]
@@ -202,14 +205,29 @@ async def task_list(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response:
     project_id = parse_id(project, "Project") if project else None
-    filters = tasks.TaskFilters(
-        done=SHOW[show], project_id=project_id, q=q.strip() or None, order_by="-created_at"
-    )
+    filters = tasks.TaskFilters(done=SHOW[show], project_id=project_id, order_by="-created_at")
+    text = q.strip()
     async with reading(request) as session:
         me = await viewer(request, session)
-        page = await tasks.list_tasks(session, me.user_id, filters, PAGE_SIZE, cursor)
+        if text:
+            # The API's /search: hybrid (words and meaning) when embeddings are on.
+            found = await search.search(
+                session,
+                me.user_id,
+                search.SearchRequest(
+                    q=text,
+                    mode="hybrid",
+                    limit=SEARCH_LIMIT,
+                    scope=Scope(project_id=project_id, done=SHOW[show]),
+                ),
+                getattr(request.app.state, "vector_ranking", None),
+            )
+            rows, next_cursor = [row for row, _ in found.hits], None
+        else:
+            page = await tasks.list_tasks(session, me.user_id, filters, PAGE_SIZE, cursor)
+            rows, next_cursor = page.rows, page.next_cursor
         mine = await projects.list_projects(session, me.user_id, PAGE_SIZE, None)
-    top, children = _nest(page.rows)
+    top, children = _nest(rows)
     return render(
         request,
         "tasks.html",
@@ -222,7 +240,7 @@ async def task_list(
             "show": show,
             "project": project,
             "q": q,
-            "next_cursor": page.next_cursor,
+            "next_cursor": next_cursor,
             "here": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         },
     )
