@@ -41,6 +41,7 @@ from taskhub.search.router import router as search_router
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
+from taskhub.web import install_web
 from taskhub.webdocs import install_docs
 from taskhub.wiring import job_registry
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_docs(app)
     mount_admin(app, settings)
+    install_web(app)
 
     app.openapi = with_idempotency(app.openapi, API_PREFIX, ANONYMOUS_PATHS)  # type: ignore[method-assign]
 

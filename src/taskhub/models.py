@@ -6,6 +6,7 @@ from taskhub.idempotency.models import IdempotencyKey
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.tasks.models import Task
+from taskhub.web.models import WebSession
 
 __all__ = [
     "IdempotencyKey",
@@ -19,4 +20,5 @@ __all__ = [
     "Task",
     "TaskActivity",
     "User",
+    "WebSession",
 ]

@@ -21,6 +21,7 @@ TABLES = (
     "task_activity",
     "outbox",
     "refresh_tokens",
+    "web_sessions",
     "tasks",
     "project_members",
     "projects",

@@ -101,6 +101,11 @@ async def _user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email))
 
 
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account registered under `email` (as typed: normalized here), if any."""
+    return await _user_by_email(session, normalize_email(email))
+
+
 async def authenticate(
     session: AsyncSession,
     hasher: PasswordHasher,

@@ -42,6 +42,13 @@ ADMIN_CSP = (
     b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
     b"form-action 'self'; frame-ancestors 'none'"
 )
+# The web app (taskhub/web): our own script and stylesheet only, no inline anything.
+WEB_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+WEB_PATHS = ("/signin", "/signup", "/signout", "/tasks", "/projects")
+WEB_STATIC = "/static/web/"
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -64,7 +71,14 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _is_web_page(path: str) -> bool:
+    return path == "/" or any(path == p or path.startswith(p + "/") for p in WEB_PATHS)
+
+
 def _page_policy(path: str) -> tuple[bytes, tuple[bytes, bytes]]:
+    if _is_web_page(path) or path.startswith(WEB_STATIC):
+        # Like the admin: a same-origin Referer backs up Origin for the CSRF check.
+        return WEB_CSP, SAME_ORIGIN_REFERRER
     if path.startswith(DOCS_PATHS):
         return DOCS_CSP, NO_REFERRER
     if path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
@@ -88,7 +102,8 @@ class RequestContextMiddleware:
             request_id = uuid.uuid4().hex
         path: str = scope["path"]
         csp, referrer = _page_policy(path)
-        no_store = path.startswith("/api/")
+        # Pages show one person's data: never kept by a browser or proxy cache either.
+        no_store = path.startswith("/api/") or _is_web_page(path)
         status_code = 500
 
         async def send_wrapper(message: Message) -> None:

@@ -25,7 +25,7 @@ from taskhub.tasks.events import task_changed
 from taskhub.tasks.listing import TaskFilters, TaskPage, list_tasks
 from taskhub.tasks.models import TASKS, Task
 from taskhub.tasks.schemas import TaskCreate, TaskUpdate
-from taskhub.tasks.tree import creates_cycle, descendant_ids
+from taskhub.tasks.tree import child_rows, creates_cycle, descendant_ids
 
 __all__ = [
     "ANY_VERSION",
@@ -37,6 +37,7 @@ __all__ = [
     "create_task",
     "delete_task",
     "get_task_row",
+    "list_subtasks",
     "list_tasks",
     "update_task",
 ]
@@ -69,6 +70,15 @@ async def get_task_row(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.
     if row is None:
         raise NotFound("Task")
     return row
+
+
+async def list_subtasks(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> list[RowMapping]:
+    """The direct subtasks of a visible task (a subtree shares its root's place); NotFound
+    when the task is not visible."""
+    await get_task_row(session, user_id, task_id)
+    return await child_rows(session, task_id)
 
 
 async def _visible(

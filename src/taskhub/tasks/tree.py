@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import RowMapping, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from taskhub.tasks.models import Task
+from taskhub.tasks.models import TASKS, Task
 
 MAX_DEPTH = 1000
 
@@ -51,3 +51,13 @@ async def descendant_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid
         )
     )
     return list((await session.scalars(select(tree.c.id))).all())
+
+
+async def child_rows(session: AsyncSession, task_id: uuid.UUID) -> list[RowMapping]:
+    """The direct subtasks of `task_id`, in their order (they share its visibility)."""
+    result = await session.execute(
+        select(*TASKS.columns)
+        .where(TASKS.c.parent_id == task_id)
+        .order_by(TASKS.c.position, TASKS.c.created_at, TASKS.c.id)
+    )
+    return list(result.mappings().all())
