@@ -1,7 +1,7 @@
 """web_sessions: server-side sessions of the web app at /
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-01 16:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import taskhub.db
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

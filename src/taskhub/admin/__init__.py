@@ -37,5 +37,8 @@ def mount_admin(app: FastAPI, settings: Settings) -> Admin:
     )
     admin.admin.state.taskhub = app
     for view in VIEWS:
-        admin.add_view(view)
+        # sqladmin stores the session factory on the view *class*: a subclass per app
+        # keeps two apps in one process (tests, SQLite and PostgreSQL) on their own
+        # databases instead of the last-mounted one's.
+        admin.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))
     return admin
