@@ -41,6 +41,8 @@ from taskhub.search.router import router as search_router
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
+from taskhub.transfer.router import IMPORT_PATH
+from taskhub.transfer.router import router as transfer_router
 from taskhub.web import install_web
 from taskhub.webdocs import install_docs
 from taskhub.wiring import job_registry
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activity_router,
         projects_router,
         search_router,
+        transfer_router,
         health_router,
         metrics_router,
     ):
@@ -111,7 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         IdempotencyMiddleware, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, identify=credential_of
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        limits={IMPORT_PATH: settings.max_import_bytes},
+    )
     app.add_middleware(
         AuthenticateFirst, prefix=API_PREFIX, anonymous=ANONYMOUS_PATHS, authenticate=authenticate
     )

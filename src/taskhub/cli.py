@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from taskhub.settings import ConfigError, Settings, load_settings
+from taskhub.transfer import cli as transfer_cli
 
 # Heavy imports (SQLAlchemy, uvicorn, the app) stay inside the commands: a bad setting
 # or `--help` answers at once.
@@ -210,6 +211,8 @@ def beat() -> None:
 
     run_beat(settings, loglevel=settings.log_level)
 
+
+transfer_cli.register(app, _settings)  # export and import
 
 if __name__ == "__main__":
     app()

@@ -6,10 +6,14 @@ from taskhub.idempotency.models import IdempotencyKey
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.tasks.models import Task
+from taskhub.transfer.models import Import, ImportKey, ImportRow
 from taskhub.web.models import WebSession
 
 __all__ = [
     "IdempotencyKey",
+    "Import",
+    "ImportKey",
+    "ImportRow",
     "JobStatus",
     "OutboxMessage",
     "PersonalToken",

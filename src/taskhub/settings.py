@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
     )
 
+    # Import/export (SPEC §10): POST /api/v1/import is the one route allowed a body
+    # over max_body_bytes, up to this; larger uploads get 413 before they are read.
+    max_import_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str | None) -> str | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from taskhub.activity.service import record_activity
 from taskhub.jobs.registry import TASK_ACTIVITY, JobRegistry
+from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
 
 def job_registry() -> JobRegistry:
     """A fresh registry of every job this application runs."""
-    return JobRegistry({TASK_ACTIVITY: record_activity})
+    return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})

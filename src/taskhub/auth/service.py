@@ -56,6 +56,11 @@ async def find_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account with this email (any case), for commands that name users by email."""
+    return await _user_by_email(session, normalize_email(email))
+
+
 async def users_by_ids(
     session: AsyncSession, user_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, User]:

@@ -281,16 +281,26 @@ class BodyLimitMiddleware:
 
     The body is read here, up to the limit, and replayed to the app, so the app never
     starts on a request that will turn out too large, and every route that takes JSON
-    gets the same encoding rule.
+    gets the same encoding rule. Paths in `limits` (the import upload) have their own,
+    larger limit and are streamed to the app instead of being buffered: a declared
+    length over it is refused before a byte is read, and a chunked body is cut off
+    (413) the moment it passes it.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        streamed_limit = self.limits.get(scope["path"])
+        if streamed_limit is not None:
+            await self._streamed(scope, receive, send, streamed_limit)
             return
         too_large = {"detail": f"Request body exceeds {self.max_bytes} bytes"}
         declared = _header(scope, b"content-length")
@@ -329,6 +339,44 @@ class BodyLimitMiddleware:
             await _send_json(send, 422, NOT_UTF8, close=False)
             return
         await self.app(scope, _replay([body], None, receive), send)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        too_large = {"detail": f"Request body exceeds {limit} bytes"}
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _send_json(send, 400, {"detail": "Invalid Content-Length"})
+                return
+            if int(declared) > limit:
+                await _send_json(send, 413, too_large)
+                return
+        size = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _send_json(send, 413, too_large)
+
+
+class BodyTooLarge(Exception):
+    """A streamed body passed its limit (raised into the app by the counting receive)."""
 
 
 def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> Receive:

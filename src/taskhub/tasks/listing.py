@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, String, Uuid, bindparam, select
+from sqlalchemy import Integer, RowMapping, String, Uuid, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.errors import NotFound
 from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
-from taskhub.tasks.access import USER, project_tasks, sees_project, visible_tasks
-from taskhub.tasks.models import Task
+from taskhub.tasks.access import USER, in_inbox_of, project_tasks, sees_project, visible_tasks
+from taskhub.tasks.models import TASKS, Task
 from taskhub.tasks.queries import (
     LabelContains,
     Ordering,
@@ -162,3 +162,29 @@ async def list_tasks(
     if len(rows) > limit:
         next_cursor = encode_cursor(fp, ordering.key_of(rows[limit - 1]))
     return TaskPage(rows=rows[:limit], next_cursor=next_cursor)
+
+
+async def place_batch(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[RowMapping]:
+    """A keyset batch of one place's tasks by (created_at, id): for export, not for lists.
+
+    The place is `owner_id`'s inbox (`project_id` None) or the project; the caller has
+    already decided it may read it (`projects.access`). Each batch is one range of
+    `ix_tasks_inbox_created` / `ix_tasks_project_created`.
+    """
+    if project_id is None:
+        query = select(TASKS).where(in_inbox_of(owner_id))
+        params: dict[str, Any] = {}
+    else:
+        query = project_tasks(lambda q: q)
+        params = {"project_id": project_id}
+    if after is not None:
+        cursor = tuple_(*after, types=[Task.created_at.type, Task.id.type])
+        query = query.where(tuple_(Task.created_at, Task.id) > cursor)
+    query = query.order_by(Task.created_at, Task.id).limit(limit)
+    return list((await session.execute(query, params)).mappings().all())

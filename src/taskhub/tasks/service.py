@@ -22,7 +22,7 @@ from taskhub.projects.access import Role, role_in
 from taskhub.tasks import writes
 from taskhub.tasks.access import audience, may_write, visible_task, visible_task_row
 from taskhub.tasks.events import task_changed
-from taskhub.tasks.listing import TaskFilters, TaskPage, list_tasks
+from taskhub.tasks.listing import TaskFilters, TaskPage, list_tasks, place_batch
 from taskhub.tasks.models import TASKS, Task
 from taskhub.tasks.schemas import TaskCreate, TaskUpdate
 from taskhub.tasks.tree import child_rows, creates_cycle, descendant_ids
@@ -39,6 +39,7 @@ __all__ = [
     "get_task_row",
     "list_subtasks",
     "list_tasks",
+    "place_batch",
     "update_task",
 ]
 
