@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.support.servers import free_port
+from tests.support.ports import free_port
 
 from taskhub.models import Project, ProjectMember, Role, Task, User
 

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from taskhub.settings import Settings, secret_of
-from tests.conftest import MakeProject, MakeTask, MakeUser
 from tests.ops.support import cli_env, run_cli
+from tests.support.factories import MakeProject, MakeTask, MakeUser
 
 
 @pytest.fixture

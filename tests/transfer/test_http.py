@@ -17,7 +17,8 @@ from fastapi import FastAPI
 
 from taskhub.app import create_app
 from taskhub.settings import Settings
-from tests.conftest import MakeProject, MakeTask, MakeUser, User, make_client, running
+from tests.support.app import make_client, running
+from tests.support.factories import MakeProject, MakeTask, MakeUser, Share, User, register
 
 IMPORT_DEADLINE_SECONDS = 30.0
 VOLATILE = ("id", "created_at", "updated_at", "completed_at", "exported_at")
@@ -95,7 +96,7 @@ async def test_export_round_trips_through_a_fresh_account(
     make_user: MakeUser,
     make_task: MakeTask,
     make_project: MakeProject,
-    share: Any,
+    share: Share,
 ) -> None:
     alice, bob, carol = await make_user(), await make_user(), await make_user()
     home = await make_project(alice, "Home", description="chores")
@@ -234,8 +235,6 @@ async def test_csv_export_neutralises_formula_cells(
 
 
 async def _fresh(client: httpx.AsyncClient) -> User:
-    from tests.conftest import register
-
     return await register(client)
 
 
@@ -305,8 +304,6 @@ async def small_limit_client(settings: Settings) -> AsyncIterator[httpx.AsyncCli
 
 async def test_import_has_its_own_body_limit(small_limit_client: httpx.AsyncClient) -> None:
     client = small_limit_client
-    from tests.conftest import register
-
     alice = await register(client)
     rows = "".join(f"task number {i}\n" for i in range(40))  # ~600 bytes
     body = ("title\n" + rows * 3).encode()  # over max_body_bytes, under the import limit
