@@ -270,6 +270,11 @@ async def test_json_that_is_not_an_export_is_refused_and_an_empty_csv_reported(
 
     wrong = await client.post("/api/v1/import", content=b'{"tasks": []}', headers=headers)
     broken = await client.post("/api/v1/import", content=b'{"format": ', headers=headers)
+    not_array = await client.post(
+        "/api/v1/import",
+        content=b'{"format": "taskhub-export", "version": 1, "tasks": {}}',
+        headers=headers,
+    )
     missing = await client.post("/api/v1/import", headers=alice.headers)
     empty = await imported(client, alice, b"", "text/csv")
     # Key order is free; items are checked one by one, the good ones imported.
@@ -283,6 +288,7 @@ async def test_json_that_is_not_an_export_is_refused_and_an_empty_csv_reported(
 
     assert wrong.status_code == 422, wrong.text
     assert broken.status_code == 422, broken.text
+    assert not_array.status_code == 422, not_array.text
     assert missing.status_code == 422, missing.text
     assert empty["errors"] == [{"line": 1, "reason": "the file is empty"}], empty
     assert reordered["created"] == 1, reordered

@@ -135,15 +135,24 @@ def _ref(value: Any) -> str | None:
     return value
 
 
+_ARRAYS = ("projects", "tasks")
+
+
 def _check_header(upload: IO[bytes]) -> None:
-    """Invalid unless the document's top level says it is a taskhub export (any order)."""
+    """Invalid unless the top level says it is a taskhub export (keys in any order) and
+    `projects`/`tasks`, where present, are arrays. Stops reading once it knows: at the
+    start of `tasks` for a document in the order the export writes."""
     found: dict[str, Any] = {}
     try:
         for prefix, event, value in ijson.parse(upload, use_float=True):
             if prefix in ("format", "version") and event in ("string", "number"):
                 found[prefix] = value
-                if len(found) == 2:
-                    break
+            elif prefix in _ARRAYS and event != "start_array" and prefix not in found:
+                raise Invalid(f"{prefix} must be an array")
+            elif prefix in _ARRAYS and event == "start_array":
+                found[prefix] = True
+            if len(found) == 4:
+                break
     except ijson.JSONError as exc:
         raise Invalid(f"Not valid JSON: {str(exc)[:200]}") from None
     if found.get("format") != EXPORT_FORMAT or found.get("version") != EXPORT_VERSION:
