@@ -282,7 +282,8 @@ async def test_json_that_is_not_an_export_is_refused_and_an_empty_csv_reported(
         client,
         alice,
         b'{"tasks": [{"title": "ok"}, {"title": "nul \\u0000"}, {"title": 5},'
-        b' {"title": "x", "owner_id": "me"}, 7], "version": 1, "format": "taskhub-export"}',
+        b' {"title": "x", "owner_id": "me"}, 7], "version": 1, "format": "taskhub-export",'
+        b' "extra": [74975793044724323614457856]}',
         "application/json",
     )
 

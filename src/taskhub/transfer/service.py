@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -39,7 +39,7 @@ from taskhub.transfer.models import (
     RowState,
 )
 from taskhub.transfer.records import RowError
-from taskhub.transfer.staging import detect, stage
+from taskhub.transfer.staging import NumbersTooLarge, Staged, detect, stage
 
 IMPORT_JOB = "transfer.import"
 MAX_ERRORS = 1000  # kept per import; `failed` counts every one
@@ -101,9 +101,27 @@ class _Parsed:
 
 def _parse(fmt: ImportFormat, upload: IO[bytes]) -> _Parsed:
     """Run the reader over the whole upload (in a thread; no database involved)."""
+    try:
+        return _parse_with(fmt, upload, exact=False)
+    except NumbersTooLarge:
+        return _parse_with(fmt, upload, exact=True)
+
+
+def _parse_with(fmt: ImportFormat, upload: IO[bytes], *, exact: bool) -> _Parsed:
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by create_import
     parsed = _Parsed(rows=spool, count=0, failed=0, errors=[])
-    for row in stage(fmt, upload):
+    try:
+        _spool_rows(stage(fmt, upload, exact=exact), parsed)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return parsed
+
+
+def _spool_rows(rows: Iterator[Staged | RowError], parsed: _Parsed) -> None:
+    spool = parsed.rows
+    for row in rows:
         if isinstance(row, RowError):
             parsed.failed += 1
             if len(parsed.errors) < MAX_ERRORS:
@@ -112,8 +130,6 @@ def _parse(fmt: ImportFormat, upload: IO[bytes]) -> _Parsed:
         parsed.count += 1
         fields = [row.line, row.kind, row.ref, row.parent_ref, row.key, row.data]
         spool.write(orjson.dumps(fields) + b"\n")
-    spool.seek(0)
-    return parsed
 
 
 def _read_staged(spool: IO[bytes], count: int) -> list[list[Any]]:

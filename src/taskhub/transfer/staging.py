@@ -68,11 +68,22 @@ def detect(content_type: str | None, upload: IO[bytes]) -> ImportFormat:
     return ImportFormat.todoist if is_todoist_header(header) else ImportFormat.csv
 
 
-def stage(fmt: ImportFormat, upload: IO[bytes]) -> Iterator[Staged | RowError]:
-    """The rows of the upload in file order; Invalid if it is not that format at all."""
+class NumbersTooLarge(Exception):
+    """The fast JSON parser met an integer beyond 64 bits: parse again with `exact=True`."""
+
+
+def stage(
+    fmt: ImportFormat, upload: IO[bytes], *, exact: bool = False
+) -> Iterator[Staged | RowError]:
+    """The rows of the upload in file order; Invalid if it is not that format at all.
+
+    JSON is read by ijson's C backend, which refuses integers beyond 64 bits (valid JSON
+    all the same): it raises NumbersTooLarge, and `exact=True` uses the slower pure
+    Python backend, which reads them.
+    """
     upload.seek(0)
     if fmt is ImportFormat.json:
-        return _stage_json(upload)
+        return _stage_json(upload, _PRECISE if exact else ijson)
     return _stage_csv(upload)
 
 
@@ -136,15 +147,22 @@ def _ref(value: Any) -> str | None:
 
 
 _ARRAYS = ("projects", "tasks")
+_PRECISE = ijson.get_backend("python")
 
 
-def _check_header(upload: IO[bytes]) -> None:
+def _json_error(exc: Exception, backend: Any) -> Exception:
+    if "integer overflow" in str(exc) and backend is not _PRECISE:
+        return NumbersTooLarge()
+    return Invalid(f"Not valid JSON: {str(exc)[:200]}")
+
+
+def _check_header(upload: IO[bytes], backend: Any) -> None:
     """Invalid unless the top level says it is a taskhub export (keys in any order) and
     `projects`/`tasks`, where present, are arrays. Stops reading once it knows: at the
     start of `tasks` for a document in the order the export writes."""
     found: dict[str, Any] = {}
     try:
-        for prefix, event, value in ijson.parse(upload, use_float=True):
+        for prefix, event, value in backend.parse(upload, use_float=True):
             if prefix in ("format", "version") and event in ("string", "number"):
                 found[prefix] = value
             elif prefix in _ARRAYS and event != "start_array" and prefix not in found:
@@ -154,7 +172,7 @@ def _check_header(upload: IO[bytes]) -> None:
             if len(found) == 4:
                 break
     except ijson.JSONError as exc:
-        raise Invalid(f"Not valid JSON: {str(exc)[:200]}") from None
+        raise _json_error(exc, backend) from None
     if found.get("format") != EXPORT_FORMAT or found.get("version") != EXPORT_VERSION:
         raise Invalid(
             f'A JSON import must be a taskhub export: "format": "{EXPORT_FORMAT}", '
@@ -163,22 +181,24 @@ def _check_header(upload: IO[bytes]) -> None:
     upload.seek(0)
 
 
-def _items(upload: IO[bytes], path: str) -> Iterator[tuple[int, Any]]:
+def _items(upload: IO[bytes], path: str, backend: Any) -> Iterator[tuple[int, Any]]:
     upload.seek(0)
-    yield from enumerate(ijson.items(upload, f"{path}.item", use_float=True), start=1)
+    yield from enumerate(backend.items(upload, f"{path}.item", use_float=True), start=1)
 
 
-def _stage_json(upload: IO[bytes]) -> Iterator[Staged | RowError]:
-    _check_header(upload)
+def _stage_json(upload: IO[bytes], backend: Any) -> Iterator[Staged | RowError]:
+    _check_header(upload, backend)
     try:
-        yield from _json_projects(upload)
-        yield from _json_tasks(upload)
+        yield from _json_projects(upload, backend)
+        yield from _json_tasks(upload, backend)
     except ijson.JSONError as exc:
+        if isinstance(_json_error(exc, backend), NumbersTooLarge):
+            raise NumbersTooLarge from None
         yield RowError(0, f"the document stops being valid JSON: {str(exc)[:200]}")
 
 
-def _json_projects(upload: IO[bytes]) -> Iterator[Staged | RowError]:
-    for number, item in _items(upload, "projects"):
+def _json_projects(upload: IO[bytes], backend: Any) -> Iterator[Staged | RowError]:
+    for number, item in _items(upload, "projects", backend):
         try:
             if not isinstance(item, dict):
                 raise ValueError("not an object")
@@ -191,8 +211,8 @@ def _json_projects(upload: IO[bytes]) -> Iterator[Staged | RowError]:
         yield Staged(line=number, kind="project", key=key, ref=ref, data=data)
 
 
-def _json_tasks(upload: IO[bytes]) -> Iterator[Staged | RowError]:
-    for number, item in _items(upload, "tasks"):
+def _json_tasks(upload: IO[bytes], backend: Any) -> Iterator[Staged | RowError]:
+    for number, item in _items(upload, "tasks", backend):
         try:
             if not isinstance(item, dict):
                 raise ValueError("not an object")
