@@ -29,8 +29,8 @@ EXPORT_SCHEMA: dict[str, Any] = {
         "format": {"const": "taskhub-export"},
         "version": {"const": 1},
         # Items are checked one by one on import: a bad one is a row error, not a 422.
-        "projects": {"type": "array"},
-        "tasks": {"type": "array"},
+        "projects": {"type": "array", "items": {}},
+        "tasks": {"type": "array", "items": {}},
     },
 }
 _IMPORT_BODY: dict[str, Any] = {
