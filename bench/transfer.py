@@ -192,11 +192,13 @@ def main() -> None:
 
 def measure(env: dict[str, str], args: argparse.Namespace) -> None:
     port = free_port()
+    log = (Path(env["TASKHUB_DATA_DIR"]) / "server.log").open("wb")
+    print(f"server log: {log.name}")
     server = subprocess.Popen(
         [str(BIN / "taskhub"), "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
