@@ -1,7 +1,7 @@
 """imports
 
 Revision ID: 0009
-Revises: 0008, 0010
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import taskhub.db
 
 revision: str = "0009"
-down_revision: str | tuple[str, ...] | None = ("0008", "0010")
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
