@@ -33,6 +33,9 @@ ANY = "any"  # every token
 EXPECTED: dict[str, str] = {
     "create_project": "projects:write",
     "create_task": "tasks:write",
+    "create_import": SESSION,
+    "export_data": SESSION,
+    "get_import": SESSION,
     "create_token": SESSION,
     "delete_project": "projects:write",
     "delete_task": "tasks:write",

@@ -26,12 +26,16 @@ TASKS_READ, TASKS_WRITE, PROJECTS_READ, PROJECTS_WRITE, WEBHOOKS = SCOPES
 
 # Keep it sorted by operation_id: concurrent additions then rarely touch the same lines.
 OPERATION_SCOPES: Final[dict[str, str]] = {
+    # Export and import span tasks and projects at once: no single scope covers them.
+    "create_import": SESSION_ONLY,
     "create_project": PROJECTS_WRITE,
     "create_task": TASKS_WRITE,
     "create_token": SESSION_ONLY,
     "delete_project": PROJECTS_WRITE,
     "delete_task": TASKS_WRITE,
     "delete_token": SESSION_ONLY,
+    "export_data": SESSION_ONLY,
+    "get_import": SESSION_ONLY,
     "get_me": ANY_SCOPE,
     "get_project": PROJECTS_READ,
     "get_task": TASKS_READ,
