@@ -142,26 +142,23 @@ class TaskAdmin(_ReadOnly, model=Task):
     column_default_sort: ClassVar[Any] = (Task.created_at, True)
 
 
+# One list gives the job view its columns and their headings.
+_JOB_COLUMNS: tuple[tuple[Any, str], ...] = (
+    (OutboxMessage.job, "Job"),
+    (OutboxMessage.status, "Status"),
+    (OutboxMessage.attempts, "Attempts"),
+    (OutboxMessage.created_at, "Created"),
+    (OutboxMessage.finished_at, "Finished"),
+    (OutboxMessage.last_error, "Last error"),
+)
+
+
 class JobAdmin(_ReadOnly, model=OutboxMessage):
     name = "Background job"
     name_plural = "Background jobs"
     icon = "fa-solid fa-gears"
-    column_list: ClassVar[Any] = [
-        OutboxMessage.job,
-        OutboxMessage.status,
-        OutboxMessage.attempts,
-        OutboxMessage.created_at,
-        OutboxMessage.finished_at,
-        OutboxMessage.last_error,
-    ]
-    column_labels: ClassVar[Any] = {
-        OutboxMessage.job: "Job",
-        OutboxMessage.status: "Status",
-        OutboxMessage.attempts: "Attempts",
-        OutboxMessage.created_at: "Created",
-        OutboxMessage.finished_at: "Finished",
-        OutboxMessage.last_error: "Last error",
-    }
+    column_list: ClassVar[Any] = [column for column, _ in _JOB_COLUMNS]
+    column_labels: ClassVar[Any] = dict(_JOB_COLUMNS)
     column_filters: ClassVar[Any] = [
         StaticValuesFilter(OutboxMessage.status, [(s.value, s.value) for s in JobStatus])
     ]
