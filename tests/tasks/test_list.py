@@ -700,12 +700,7 @@ async def test_former_member_no_longer_lists_project_tasks(
 ) -> None:
     project = await factories.shared_project(bob, alice, "editor")
     await factories.task(alice, project_id=project["id"])
-    expect(
-        await client.delete(
-            f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
-        ),
-        204,
-    )
+    await factories.unshare(alice, project, alice)
 
     assert await list_all(client, alice) == []
     expect(await _list(client, alice, project_id=project["id"]), 404)
