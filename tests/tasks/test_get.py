@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from taskhub.kv.memory_cache import InMemoryCache
 from taskhub.tasks.cache import TaskCache
 from tests.support.factories import Factories, MakeTask, User
-from tests.support.http import TASKS, expect, task_url
+from tests.support.http import TASKS, expect, expect_not_found, task_url
 from tests.support.sql import count_statements
 
 
@@ -45,15 +45,11 @@ async def test_other_users_task_is_404(
 ) -> None:
     task = await make_task(alice)
 
-    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
-        "detail": "Task not found"
-    }
+    expect_not_found(await client.get(task_url(task), headers=bob.headers))
 
 
 async def test_unknown_task_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    assert expect(await client.get(task_url(str(uuid.uuid4())), headers=alice.headers), 404) == {
-        "detail": "Task not found"
-    }
+    expect_not_found(await client.get(task_url(str(uuid.uuid4())), headers=alice.headers))
 
 
 async def test_invalid_uuid_is_answered_like_an_unknown_task(
@@ -178,9 +174,7 @@ async def test_cached_task_is_not_served_to_another_user(
     task = await make_task(alice)
     expect(await client.get(task_url(task), headers=alice.headers), 200)
 
-    assert expect(await client.get(task_url(task), headers=bob.headers), 404) == {
-        "detail": "Task not found"
-    }
+    expect_not_found(await client.get(task_url(task), headers=bob.headers))
 
 
 async def test_patch_is_visible_to_the_next_get(

@@ -14,7 +14,7 @@ from tests.support.factories import (
     User,
     list_all,
 )
-from tests.support.http import TASKS, expect, task_url
+from tests.support.http import TASKS, expect, expect_not_found, task_url
 
 
 async def _child(
@@ -73,7 +73,7 @@ async def test_parent_of_another_user_is_404_like_an_unknown_one(
 ) -> None:
     parent = await make_task(bob)
 
-    assert expect(await _child(client, alice, parent), 404) == {"detail": "Task not found"}
+    expect_not_found(await _child(client, alice, parent))
 
 
 async def test_unknown_parent_is_404(client: httpx.AsyncClient, alice: User) -> None:
