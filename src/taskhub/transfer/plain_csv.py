@@ -26,19 +26,9 @@ from datetime import UTC, datetime
 from taskhub.transfer.cells import unescape_cell
 from taskhub.transfer.csvread import Record, split_header
 from taskhub.transfer.dedupe import DedupeKeys
-from taskhub.transfer.records import Row, RowError, TaskRow, task_row
+from taskhub.transfer.records import CELLS, Row, RowError, TaskRow, task_row
 
-COLUMNS = (
-    "title",
-    "description",
-    "done",
-    "priority",
-    "due_at",
-    "labels",
-    "project",
-    "ref",
-    "parent",
-)
+COLUMNS = (*CELLS, "ref", "parent")  # the table above
 MAX_PROJECT = 100  # SPEC §5 / projects.schemas.ProjectName
 _TRUE = frozenset({"true", "yes", "1", "x"})
 _FALSE = frozenset({"false", "no", "0", ""})

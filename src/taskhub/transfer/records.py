@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -33,6 +33,12 @@ class TaskRow:
     project: str | None = None
     parent_line: int | None = None
     warnings: tuple[str, ...] = field(default=())
+
+
+# What a file's cells may set on a TaskRow; the other fields are the reader's bookkeeping.
+CELLS = tuple(
+    f.name for f in fields(TaskRow) if f.name not in {"line", "key", "parent_line", "warnings"}
+)
 
 
 @dataclass(frozen=True, slots=True)
