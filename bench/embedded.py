@@ -29,7 +29,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import procs
-from bench.run import LUA_DIR, REPO, WRK_TIMEOUT_S, http, log, port_free, taskhub_bin
+from bench.run import REPO, http, log, port_free, taskhub_bin, wrk_command, wrk_env
 
 PORT = 8768
 CONNECTIONS = 8
@@ -67,19 +67,8 @@ class EmbeddedRow:
 
 
 def _wrk(script: str, url: str, duration: int, env_extra: dict[str, str]) -> dict[str, Any]:
-    env = dict(os.environ, BENCH_LUA_DIR=str(LUA_DIR), **env_extra)
-    cmd = [
-        "wrk",
-        "-t1",
-        f"-c{CONNECTIONS}",
-        f"-d{duration}s",
-        "--latency",
-        "--timeout",
-        f"{WRK_TIMEOUT_S}s",
-        "-s",
-        str(LUA_DIR / script),
-        url,
-    ]
+    env = wrk_env(env_extra)
+    cmd = wrk_command(script, url, 1, CONNECTIONS, duration)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     found: dict[str, Any] = {}
     for line in out.stdout.splitlines():

@@ -180,6 +180,27 @@ def http(
         return status, raw.decode(errors="replace")
 
 
+def wrk_env(extra: dict[str, str]) -> dict[str, str]:
+    """wrk's environment: the Lua scripts find common.lua through BENCH_LUA_DIR."""
+    return dict(os.environ, BENCH_LUA_DIR=str(LUA_DIR), **extra)
+
+
+def wrk_command(script: str, url: str, threads: int, conns: int, seconds: int) -> list[str]:
+    """One wrk run of lua/`script` against `url` (its done() prints BENCH_JSON)."""
+    return [
+        "wrk",
+        f"-t{threads}",
+        f"-c{conns}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        f"{WRK_TIMEOUT_S}s",
+        "-s",
+        str(LUA_DIR / script),
+        url,
+    ]
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -475,19 +496,8 @@ class BenchRun:
     def wrk(
         self, scenario: str, url: str, conns: int, env_extra: dict[str, str]
     ) -> tuple[dict[str, Any], float]:
-        env = dict(os.environ, BENCH_LUA_DIR=str(LUA_DIR), **env_extra)
-        cmd = [
-            "wrk",
-            "-t2",
-            f"-c{conns}",
-            f"-d{self.cfg.duration}s",
-            "--latency",
-            "--timeout",
-            f"{WRK_TIMEOUT_S}s",
-            "-s",
-            str(LUA_DIR / SCENARIO_SCRIPT[scenario]),
-            url,
-        ]
+        env = wrk_env(env_extra)
+        cmd = wrk_command(SCENARIO_SCRIPT[scenario], url, 2, conns, self.cfg.duration)
         # One merged pipe read to EOF: a second pipe could fill up while we block on the first.
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert proc.stdout is not None

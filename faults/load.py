@@ -123,24 +123,34 @@ async def _send(
     return response
 
 
+Step = Callable[[httpx.AsyncClient, int], Awaitable[bool]]
+
+
+async def _until_stopped(base_url: str, stop: asyncio.Event, step: Step) -> None:
+    """Run `step(client, n)` for n = 1, 2, ... until `stop`. A step returns False when the
+    server did not answer; the loop then pauses a moment instead of spinning."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            if not await step(client, n):
+                await asyncio.sleep(0.02)
+
+
 async def writer(
     base_url: str, headers: dict[str, str], ledger: Ledger, worker: int, stop: asyncio.Event
 ) -> None:
     """Create tasks with unique keys until `stop`; complete every other acknowledged one."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
-        seq = 0
-        while not stop.is_set():
-            key = f"fault-{ledger.run}-w{worker:02d}-{seq:05d}"
-            seq += 1
-            request = client.build_request(
-                "POST", "/api/v1/tasks", json=create_body(key), headers=headers
-            )
-            response = await _send(client, ledger, key, "create", request)
-            if response is None:
-                await asyncio.sleep(0.02)  # the server is down: do not spin
-                continue
-            if seq % 2 or not response.is_success or stop.is_set():
-                continue
+
+    async def create(client: httpx.AsyncClient, n: int) -> bool:
+        key = f"fault-{ledger.run}-w{worker:02d}-{n:05d}"
+        request = client.build_request(
+            "POST", "/api/v1/tasks", json=create_body(key), headers=headers
+        )
+        response = await _send(client, ledger, key, "create", request)
+        if response is None:
+            return False
+        if n % 2 == 0 and response.is_success and not stop.is_set():
             patch = client.build_request(
                 "PATCH",
                 f"/api/v1/tasks/{response.json()['id']}",
@@ -148,21 +158,23 @@ async def writer(
                 headers={**headers, "If-Match": '"1"'},
             )
             await _send(client, ledger, key, "patch", patch)
+        return True
+
+    await _until_stopped(base_url, stop, create)
 
 
 async def reader(
     base_url: str, headers: dict[str, str], ledger: Ledger, worker: int, stop: asyncio.Event
 ) -> None:
     """List the newest tasks until `stop` (read traffic; outcomes are recorded too)."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
-        seq = 0
-        while not stop.is_set():
-            seq += 1
-            request = client.build_request(
-                "GET", "/api/v1/tasks", params={"limit": 20}, headers=headers
-            )
-            if await _send(client, ledger, f"read-{worker}-{seq}", "read", request) is None:
-                await asyncio.sleep(0.02)
+
+    async def read(client: httpx.AsyncClient, n: int) -> bool:
+        request = client.build_request(
+            "GET", "/api/v1/tasks", params={"limit": 20}, headers=headers
+        )
+        return await _send(client, ledger, f"read-{worker}-{n}", "read", request) is not None
+
+    await _until_stopped(base_url, stop, read)
 
 
 async def all_tasks(base_url: str, headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -122,6 +122,15 @@ def _server_errors(outcomes: list[Outcome], allowed: frozenset[int] = frozenset(
     return [f"{len(bad)} answers {sorted(set(bad))}"] if bad else []
 
 
+async def _start_under_load(server: ApiServer, readers: int = 0) -> tuple[dict[str, str], Load]:
+    """Start the API, sign in, and have the writers (and `readers`) running and acknowledged."""
+    await server.start()
+    headers = await login(server.base_url)
+    load = Load(server.base_url, headers, readers=readers)
+    await load.warm_up()
+    return headers, load
+
+
 def _summary(ledger: Ledger) -> str:
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(ledger.statuses().items()))
     return f"{len(ledger.outcomes)} requests ({counts})"
@@ -134,10 +143,7 @@ async def kill9_under_write_load(backend: Backend, workdir: Path) -> Report:
         server = await _server(url, workdir)
         jobs = _jobs_of(url, workdir)
         try:
-            await server.start()
-            headers = await login(server.base_url)
-            load = Load(server.base_url, headers)
-            await load.warm_up()
+            headers, load = await _start_under_load(server)
             await asyncio.to_thread(server.kill9)
             await asyncio.sleep(0.3)  # clients run into the dead server for a moment
             ledger = await load.stop()
@@ -182,10 +188,7 @@ async def sigterm_under_load(backend: Backend, workdir: Path) -> Report:
         server = await _server(url, workdir)
         jobs = _jobs_of(url, workdir)
         try:
-            await server.start()
-            headers = await login(server.base_url)
-            load = Load(server.base_url, headers)
-            await load.warm_up()
+            headers, load = await _start_under_load(server)
             term_at = time.monotonic()
             server.sigterm()
             status = await server.wait_exit(GRACEFUL_TIMEOUT + 10)
@@ -244,10 +247,7 @@ async def postgres_crash_under_load(workdir: Path) -> Report:
         server = await _server(cluster.url, workdir)
         jobs = _jobs_of(cluster.url, workdir)
         try:
-            await server.start()
-            headers = await login(server.base_url)
-            load = Load(server.base_url, headers, readers=READERS)
-            await load.warm_up()
+            headers, load = await _start_under_load(server, readers=READERS)
             crash_at = time.monotonic()
             await asyncio.to_thread(cluster.crash)
             await asyncio.sleep(OUTAGE_SECONDS)

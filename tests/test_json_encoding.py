@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.owasp.support import operations, unknown_id
-from tests.support.factories import MakeUser, User
+from tests.support.factories import MakeTask, MakeUser, User
 
 ENCODINGS = [
     "utf-16",  # with a BOM
@@ -100,14 +100,13 @@ async def test_utf8_is_accepted_and_the_same_task_in_utf16_is_not(
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 async def test_a_patch_in_another_encoding_changes_nothing(
-    client: httpx.AsyncClient, make_user: MakeUser, encoding: str
+    client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask, encoding: str
 ) -> None:
     alice = await make_user()
-    created = await client.post("/api/v1/tasks", json={"title": "before"}, headers=alice.headers)
-    assert created.status_code == 201, created.text
+    task = await make_task(alice, title="before")
 
     response = await client.patch(
-        f"/api/v1/tasks/{created.json()['id']}",
+        f"/api/v1/tasks/{task['id']}",
         content=_encoded({"title": "after"}, encoding),
         headers={**alice.headers, "Content-Type": "application/json"},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.support.factories import MakeTask, User
-from tests.support.http import expect
+from tests.support.http import expect_not_found
 
 
 async def test_create_then_get_task(
@@ -25,6 +25,4 @@ async def test_other_user_gets_404(
 ) -> None:
     task = await make_task(alice)
 
-    assert expect(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers), 404) == {
-        "detail": "Task not found"
-    }
+    expect_not_found(await client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers))

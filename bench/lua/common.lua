@@ -87,3 +87,38 @@ function done(summary, latency, requests)
       latency:percentile(50), latency:percentile(75), latency:percentile(90),
       latency:percentile(99), latency:percentile(99.9)))
 end
+
+-- The mixed scenarios (mix.lua, mix_rw.lua) differ only in their split: cumulative
+-- percentages up to which a request is a GET of one task, a first-page list, a create;
+-- the rest are PATCHes of a random task. Defines that script's init() and request().
+function mixed_scenario(get_upto, list_upto, create_upto)
+   local json_headers = {}
+   local counter = 0
+
+   function init(args)
+      seed_random()
+      load_ids()
+      -- wrk.format() uses a headers table given to it *instead of* wrk.headers, so the
+      -- JSON headers must carry the Authorization header too.
+      for name, value in pairs(wrk.headers) do
+         json_headers[name] = value
+      end
+      json_headers["Content-Type"] = "application/json"
+   end
+
+   function request()
+      local r = math.random(100)
+      if r <= get_upto then
+         return wrk.format("GET", "/api/v1/tasks/" .. random_id())
+      elseif r <= list_upto then
+         return wrk.format("GET", "/api/v1/tasks?limit=20")
+      elseif r <= create_upto then
+         counter = counter + 1
+         local body = string.format('{"title":"mix task %d-%d"}', thread_id or 0, counter)
+         return wrk.format("POST", "/api/v1/tasks", json_headers, body)
+      else
+         local body = string.format('{"priority":%d}', math.random(0, 4))
+         return wrk.format("PATCH", "/api/v1/tasks/" .. random_id(), json_headers, body)
+      end
+   end
+end

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text, update
 
@@ -23,7 +24,8 @@ async def _status(app: FastAPI, job_id: str) -> str:
     return statuses[job_id]
 
 
-async def _a_finished_job(
+@pytest.fixture
+async def finished_job(
     app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
 ) -> str:
     """Complete a task: its activity entry is one outbox job, here run to the end."""
@@ -61,13 +63,9 @@ async def _mark(app: FastAPI, job_id: str, status: str) -> None:
 
 
 async def test_a_dead_job_listed_under_dead_is_run_again(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    admin: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_task: MakeTask,
+    app: FastAPI, admin: httpx.AsyncClient, finished_job: str
 ) -> None:
-    job_id = await _a_finished_job(app, client, make_user, make_task)
+    job_id = finished_job
     await _mark(app, job_id, "dead")
 
     dead = await admin.get(f"{JOBS}/list", params={"status": "dead"})
@@ -81,13 +79,9 @@ async def test_a_dead_job_listed_under_dead_is_run_again(
 
 
 async def test_retry_leaves_jobs_that_are_not_dead_alone(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    admin: httpx.AsyncClient,
-    make_user: MakeUser,
-    make_task: MakeTask,
+    app: FastAPI, admin: httpx.AsyncClient, finished_job: str
 ) -> None:
-    job_id = await _a_finished_job(app, client, make_user, make_task)
+    job_id = finished_job
 
     retried = await admin.get(f"{JOBS}/action/retry?pks={job_id}", headers=SAME_ORIGIN)
 

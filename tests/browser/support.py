@@ -4,14 +4,13 @@ screenshot script (`python -m tests.browser.screenshots`)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Browser, Playwright
 
-from tests.support.servers import TASKHUB, ApiProcess, clean_environ
+from tests.support.servers import ApiProcess, run_taskhub
 
 CHROMIUM = Path(os.environ.get("TASKHUB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -45,15 +44,14 @@ def start_server(workdir: Path) -> ApiProcess:
     server.start()
     try:
         server.wait_ready()
-        created = subprocess.run(
-            [str(TASKHUB), "createuser", ADMIN_EMAIL, "--superuser", "--password-stdin"],
-            input=PASSWORD,
+        created = run_taskhub(
+            "createuser",
+            ADMIN_EMAIL,
+            "--superuser",
+            "--password-stdin",
+            env=env,
             cwd=workdir,
-            env=clean_environ(**env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            stdin=PASSWORD,
         )
         assert created.returncode == 0, created.stdout + created.stderr
     except BaseException:

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from taskhub.schemas import SPACE
-from tests.support.factories import MakeProject, MakeUser, User
+from tests.support.factories import MakeProject, MakeTask, MakeUser, User
 
 EDGES = [
     "x",
@@ -108,11 +108,10 @@ async def test_task_create_fields_agree_with_the_schema(
 
 
 async def test_task_update_title_agrees_with_the_schema(
-    client: httpx.AsyncClient, app: FastAPI, make_user: MakeUser
+    client: httpx.AsyncClient, app: FastAPI, make_user: MakeUser, make_task: MakeTask
 ) -> None:
     alice = await make_user()
-    created = await client.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers)
-    assert created.status_code == 201, created.text
+    task = await make_task(alice, title="t")
 
     disagreements = await _agreement(
         client,
@@ -120,7 +119,7 @@ async def test_task_update_title_agrees_with_the_schema(
         alice,
         "TaskUpdate",
         "PATCH",
-        f"/api/v1/tasks/{created.json()['id']}",
+        f"/api/v1/tasks/{task['id']}",
         [{"title": edge} for edge in EDGES],
     )
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
-from tests.support.http import expect
+from tests.support.http import expect, expect_not_found
 
 PROJECTS = "/api/v1/projects"
 Share = Callable[..., Awaitable[None]]
@@ -288,18 +288,16 @@ async def test_non_member_gets_404_for_a_project(
 ) -> None:
     project = await make_project(alice)
 
-    assert expect(await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), 404) == {
-        "detail": "Project not found"
-    }
+    expect_not_found(
+        await client.get(f"{PROJECTS}/{project['id']}", headers=bob.headers), "Project"
+    )
 
 
 @pytest.mark.parametrize("project_id", ["not-a-uuid", "123", str(uuid.uuid4())])
 async def test_get_unknown_or_malformed_project_id_is_404(
     client: httpx.AsyncClient, alice: User, project_id: str
 ) -> None:
-    assert expect(await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers), 404) == {
-        "detail": "Project not found"
-    }
+    expect_not_found(await client.get(f"{PROJECTS}/{project_id}", headers=alice.headers), "Project")
 
 
 # -- patch -----------------------------------------------------------------------------

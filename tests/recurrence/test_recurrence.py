@@ -54,13 +54,21 @@ def test_result_is_utc() -> None:
     assert nxt.tzinfo is UTC
 
 
-def test_nonexistent_0230_moves_past_the_gap() -> None:
-    # 02:30 does not exist on 2026-03-29 in Berlin: read with the pre-gap offset (+01:00),
-    # it is 01:30 UTC, i.e. 03:30 CEST.
-    nxt = next_occurrence("FREQ=DAILY", berlin(2026, 3, 28, 2, 30), "Europe/Berlin")
-    assert nxt == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+@pytest.mark.parametrize(
+    ("start", "expected", "local"),
+    [
+        # 02:30 does not exist on 2026-03-29 in Berlin: read with the pre-gap offset
+        # (+01:00), it is 01:30 UTC, i.e. 03:30 CEST.
+        (berlin(2026, 3, 28, 2, 30), datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "03:30 CEST"),
+        # 02:30 happens twice on 2026-10-25 in Berlin (CEST then CET): the first is chosen.
+        (berlin(2026, 10, 24, 2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "02:30 CEST"),
+    ],
+)
+def test_a_daily_0230_across_a_dst_change(start: datetime, expected: datetime, local: str) -> None:
+    nxt = next_occurrence("FREQ=DAILY", start, "Europe/Berlin")
+    assert nxt == expected
     assert nxt is not None
-    assert nxt.astimezone(BERLIN).strftime("%H:%M %Z") == "03:30 CEST"
+    assert nxt.astimezone(BERLIN).strftime("%H:%M %Z") == local
 
 
 def test_pinned_0230_returns_to_0230_after_the_gap() -> None:
@@ -69,14 +77,6 @@ def test_pinned_0230_returns_to_0230_after_the_gap() -> None:
     assert in_gap == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     after = next_occurrence(rule, in_gap, "Europe/Berlin")
     assert after == datetime(2026, 3, 30, 0, 30, tzinfo=UTC)  # 02:30 CEST again
-
-
-def test_ambiguous_0230_is_the_earlier_instant() -> None:
-    # 02:30 happens twice on 2026-10-25 in Berlin (CEST then CET): the first one is chosen.
-    nxt = next_occurrence("FREQ=DAILY", berlin(2026, 10, 24, 2, 30), "Europe/Berlin")
-    assert nxt == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
-    assert nxt is not None
-    assert nxt.astimezone(BERLIN).strftime("%H:%M %Z") == "02:30 CEST"
 
 
 def test_from_the_second_0230_the_next_day_is_0230_cet() -> None:

@@ -86,6 +86,13 @@ class Factories:
         membership: dict[str, Any] = expect(response, 200)
         return membership
 
+    async def unshare(self, by: User, project: dict[str, Any], member: User) -> None:
+        """Take `member` out of `project`, as `by` (its owner, or the member leaving)."""
+        response = await self.client.delete(
+            f"{PROJECTS}/{project['id']}/members/{member.id}", headers=by.headers
+        )
+        expect(response, 204)
+
     async def shared_project(self, owner: User, member: User, role: str) -> dict[str, Any]:
         """A project owned by `owner` in which `member` has `role`."""
         project = await self.project(owner)

@@ -19,6 +19,11 @@ def expect(response: httpx.Response, status: int) -> Any:
     return response.json() if response.content else None
 
 
+def expect_not_found(response: httpx.Response, what: str = "Task") -> None:
+    """The 404 of SPEC: the same body whether the object is missing or another user's."""
+    assert expect(response, 404) == {"detail": f"{what} not found"}
+
+
 def task_url(task: dict[str, Any] | str) -> str:
     return f"{TASKS}/{task if isinstance(task, str) else task['id']}"
 
@@ -27,4 +32,4 @@ def project_url(project: dict[str, Any] | str) -> str:
     return f"{PROJECTS}/{project if isinstance(project, str) else project['id']}"
 
 
-__all__ = ["PROJECTS", "TASKS", "expect", "project_url", "task_url"]
+__all__ = ["PROJECTS", "TASKS", "expect", "expect_not_found", "project_url", "task_url"]

@@ -165,10 +165,13 @@ def own_redis() -> Iterator[RedisProcess]:
         server.kill()
 
 
-def run_migrate(env: dict[str, str], cwd: Path) -> None:
-    """`taskhub migrate` as an operator runs it, with this environment."""
-    done = subprocess.run(
-        [str(TASKHUB), "migrate"],
+def run_taskhub(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One `taskhub` command as an operator runs it, with this environment; output captured."""
+    return subprocess.run(
+        [str(TASKHUB), *args],
+        input=stdin,
         cwd=cwd,
         env=clean_environ(**env),
         capture_output=True,
@@ -176,6 +179,11 @@ def run_migrate(env: dict[str, str], cwd: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def run_migrate(env: dict[str, str], cwd: Path) -> None:
+    """`taskhub migrate` as an operator runs it, with this environment."""
+    done = run_taskhub("migrate", env=env, cwd=cwd)
     assert done.returncode == 0, f"taskhub migrate failed:\n{done.stdout}\n{done.stderr}"
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.factories import Factories, MakeSharedProject, MakeTask, User
-from tests.support.http import TASKS, expect, task_url
+from tests.support.http import TASKS, expect, expect_not_found, task_url
 
 
 async def _create(client: httpx.AsyncClient, user: User, body: Any) -> httpx.Response:
@@ -227,9 +227,9 @@ async def test_create_without_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_in_unknown_project_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    assert expect(
-        await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())}), 404
-    ) == {"detail": "Project not found"}
+    expect_not_found(
+        await _create(client, alice, {"title": "t", "project_id": str(uuid.uuid4())}), "Project"
+    )
 
 
 async def test_create_in_someone_elses_project_is_404(
@@ -237,9 +237,9 @@ async def test_create_in_someone_elses_project_is_404(
 ) -> None:
     project = await make_project(bob)
 
-    assert expect(
-        await _create(client, alice, {"title": "t", "project_id": project["id"]}), 404
-    ) == {"detail": "Project not found"}
+    expect_not_found(
+        await _create(client, alice, {"title": "t", "project_id": project["id"]}), "Project"
+    )
 
 
 async def test_viewer_cannot_create_task_in_project(

@@ -18,7 +18,7 @@ from tests.support.factories import (
     User,
     list_all,
 )
-from tests.support.http import TASKS, expect, project_url, task_url
+from tests.support.http import TASKS, expect, expect_not_found, project_url, task_url
 
 ORDERS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position")
 
@@ -126,9 +126,7 @@ async def test_filter_by_project_i_cannot_see_is_404(
         "malformed": "not-a-uuid",
     }[kind]
 
-    assert expect(await _list(client, alice, project_id=project_id), 404) == {
-        "detail": "Project not found"
-    }
+    expect_not_found(await _list(client, alice, project_id=project_id), "Project")
 
 
 async def test_filter_label(client: httpx.AsyncClient, alice: User, make_task: MakeTask) -> None:
@@ -700,12 +698,7 @@ async def test_former_member_no_longer_lists_project_tasks(
 ) -> None:
     project = await factories.shared_project(bob, alice, "editor")
     await factories.task(alice, project_id=project["id"])
-    expect(
-        await client.delete(
-            f"/api/v1/projects/{project['id']}/members/{alice.id}", headers=alice.headers
-        ),
-        204,
-    )
+    await factories.unshare(alice, project, alice)
 
     assert await list_all(client, alice) == []
     expect(await _list(client, alice, project_id=project["id"]), 404)

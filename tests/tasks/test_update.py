@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.factories import Factories, MakeTask, User
-from tests.support.http import expect, task_url
+from tests.support.http import expect, expect_not_found, task_url
 
 
 async def _patch(
@@ -285,9 +285,7 @@ async def test_non_member_patch_is_404(
 ) -> None:
     _project, task = await factories.project_task(bob)
 
-    assert expect(await _patch(client, alice, task, {"title": "x"}), 404) == {
-        "detail": "Task not found"
-    }
+    expect_not_found(await _patch(client, alice, task, {"title": "x"}))
 
 
 async def test_patching_another_users_inbox_task_is_404(
@@ -299,9 +297,9 @@ async def test_patching_another_users_inbox_task_is_404(
 
 
 async def test_patch_invalid_uuid_is_404(client: httpx.AsyncClient, alice: User) -> None:
-    assert expect(
-        await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers), 404
-    ) == {"detail": "Task not found"}
+    expect_not_found(
+        await client.patch("/api/v1/tasks/nope", json={"title": "x"}, headers=alice.headers)
+    )
 
 
 async def test_patch_without_token_is_401(
@@ -351,9 +349,7 @@ async def test_move_into_invisible_project_is_404(
     project = await factories.project(bob)
     task = await factories.task(alice)
 
-    assert expect(await _patch(client, alice, task, {"project_id": project["id"]}), 404) == {
-        "detail": "Project not found"
-    }
+    expect_not_found(await _patch(client, alice, task, {"project_id": project["id"]}), "Project")
 
 
 async def test_editor_moving_project_task_to_inbox_takes_it_into_own_inbox(

@@ -9,7 +9,12 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from taskhub.webhooks.delivery import MAX_RESPONSE_BYTES, BoundedRunner, WebhookClient
+from taskhub.webhooks.delivery import (
+    MAX_RESPONSE_BYTES,
+    BoundedRunner,
+    DeliveryResult,
+    WebhookClient,
+)
 from taskhub.webhooks.signing import encode_event, generate_secret, signature_headers
 from tests.support.servers import free_port
 from tests.webhooks.conftest import Receiver
@@ -31,6 +36,15 @@ def signed(secret: str) -> tuple[bytes, dict[str, str]]:
     return body, signature_headers(secret, "msg_42", body, now)
 
 
+async def deliver_to(
+    receiver: Receiver, path: str, *, allow_private: bool = True
+) -> DeliveryResult:
+    """One signed event delivered to `path` of the receiver by a fresh client."""
+    body, headers = signed(generate_secret())
+    async with WebhookClient(allow_private=allow_private) as webhooks:
+        return await webhooks.deliver(receiver.url(path), body, headers)
+
+
 async def test_receiver_verifies_the_delivery_with_the_library(receiver: Receiver) -> None:
     secret = generate_secret()
     body, headers = signed(secret)
@@ -47,9 +61,7 @@ async def test_receiver_verifies_the_delivery_with_the_library(receiver: Receive
 
 
 async def test_strict_client_refuses_loopback_without_sending(receiver: Receiver) -> None:
-    body, headers = signed(generate_secret())
-    async with WebhookClient() as client:
-        result = await client.deliver(receiver.url("/ok"), body, headers)
+    result = await deliver_to(receiver, "/ok", allow_private=False)
     assert not result.ok
     assert result.error is not None
     assert result.error.startswith("refused:")
@@ -57,9 +69,7 @@ async def test_strict_client_refuses_loopback_without_sending(receiver: Receiver
 
 
 async def test_redirects_are_not_followed(receiver: Receiver) -> None:
-    body, headers = signed(generate_secret())
-    async with WebhookClient(allow_private=True) as client:
-        result = await client.deliver(receiver.url("/redirect"), body, headers)
+    result = await deliver_to(receiver, "/redirect")
     assert not result.ok
     assert result.status == 302
     assert result.error == "redirect 302 not followed"
@@ -67,18 +77,14 @@ async def test_redirects_are_not_followed(receiver: Receiver) -> None:
 
 
 async def test_huge_response_is_cut_at_64_kib(receiver: Receiver) -> None:
-    body, headers = signed(generate_secret())
-    async with WebhookClient(allow_private=True) as client:
-        result = await client.deliver(receiver.url("/huge"), body, headers)
+    result = await deliver_to(receiver, "/huge")
     assert result.ok
     assert result.truncated
     assert len(result.body) == MAX_RESPONSE_BYTES == 65536
 
 
 async def test_error_status_is_a_failure_with_an_excerpt(receiver: Receiver) -> None:
-    body, headers = signed(generate_secret())
-    async with WebhookClient(allow_private=True) as client:
-        result = await client.deliver(receiver.url("/fail"), body, headers)
+    result = await deliver_to(receiver, "/fail")
     assert not result.ok
     assert result.status == 500
     assert result.error == "status 500"

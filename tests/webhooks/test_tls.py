@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from taskhub.webhooks.delivery import WebhookClient
+from tests.webhooks.conftest import serving
 
 NAME = "hooks.tls.test"
 
@@ -81,15 +81,8 @@ def tls_receiver(tmp_path: Path) -> Iterator[TLSReceiver]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     handler = type("Handler", (_Handler,), {"receiver": state})
     server.RequestHandlerClass = handler
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def client_for(receiver: TLSReceiver) -> WebhookClient:

@@ -48,30 +48,27 @@ def _back(request: Request, identity: str) -> Response:
 
 
 class _ReadOnly(ModelView):
+    # A view is named after its model ("User", plural "Users") unless it says otherwise.
     can_create = False
     can_edit = False
     can_delete = False
     page_size = 50
 
 
+# One (column, heading) list gives a view its columns and their headings.
+_USER_COLUMNS: tuple[tuple[Any, str], ...] = (
+    (User.email, "Email"),
+    (User.display_name, "Name"),
+    (User.is_superuser, "Superuser"),
+    (User.is_active, "Active"),
+    (User.created_at, "Created"),
+)
+
+
 class UserAdmin(_ReadOnly, model=User):
-    name = "User"
-    name_plural = "Users"
     icon = "fa-solid fa-user"
-    column_list: ClassVar[Any] = [
-        User.email,
-        User.display_name,
-        User.is_superuser,
-        User.is_active,
-        User.created_at,
-    ]
-    column_labels: ClassVar[Any] = {
-        User.email: "Email",
-        User.display_name: "Name",
-        User.is_superuser: "Superuser",
-        User.is_active: "Active",
-        User.created_at: "Created",
-    }
+    column_list: ClassVar[Any] = [column for column, _ in _USER_COLUMNS]
+    column_labels: ClassVar[Any] = dict(_USER_COLUMNS)
     column_details_list: ClassVar[Any] = [User.id, *column_list]
     column_export_list: ClassVar[Any] = [User.id, *column_list]
     column_searchable_list: ClassVar[Any] = [User.email]
@@ -116,8 +113,6 @@ class UserAdmin(_ReadOnly, model=User):
 
 
 class ProjectAdmin(_ReadOnly, model=Project):
-    name = "Project"
-    name_plural = "Projects"
     icon = "fa-solid fa-folder"
     column_list: ClassVar[Any] = [Project.name, Project.created_at, Project.updated_at]
     column_details_list: ClassVar[Any] = [Project.id, Project.name, Project.description]
@@ -126,8 +121,6 @@ class ProjectAdmin(_ReadOnly, model=Project):
 
 
 class TaskAdmin(_ReadOnly, model=Task):
-    name = "Task"
-    name_plural = "Tasks"
     icon = "fa-solid fa-list-check"
     column_list: ClassVar[Any] = [
         Task.title,
@@ -142,26 +135,22 @@ class TaskAdmin(_ReadOnly, model=Task):
     column_default_sort: ClassVar[Any] = (Task.created_at, True)
 
 
+_JOB_COLUMNS: tuple[tuple[Any, str], ...] = (
+    (OutboxMessage.job, "Job"),
+    (OutboxMessage.status, "Status"),
+    (OutboxMessage.attempts, "Attempts"),
+    (OutboxMessage.created_at, "Created"),
+    (OutboxMessage.finished_at, "Finished"),
+    (OutboxMessage.last_error, "Last error"),
+)
+
+
 class JobAdmin(_ReadOnly, model=OutboxMessage):
     name = "Background job"
     name_plural = "Background jobs"
     icon = "fa-solid fa-gears"
-    column_list: ClassVar[Any] = [
-        OutboxMessage.job,
-        OutboxMessage.status,
-        OutboxMessage.attempts,
-        OutboxMessage.created_at,
-        OutboxMessage.finished_at,
-        OutboxMessage.last_error,
-    ]
-    column_labels: ClassVar[Any] = {
-        OutboxMessage.job: "Job",
-        OutboxMessage.status: "Status",
-        OutboxMessage.attempts: "Attempts",
-        OutboxMessage.created_at: "Created",
-        OutboxMessage.finished_at: "Finished",
-        OutboxMessage.last_error: "Last error",
-    }
+    column_list: ClassVar[Any] = [column for column, _ in _JOB_COLUMNS]
+    column_labels: ClassVar[Any] = dict(_JOB_COLUMNS)
     column_filters: ClassVar[Any] = [
         StaticValuesFilter(OutboxMessage.status, [(s.value, s.value) for s in JobStatus])
     ]

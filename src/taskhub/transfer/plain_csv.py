@@ -26,26 +26,9 @@ from datetime import UTC, datetime
 from taskhub.transfer.cells import unescape_cell
 from taskhub.transfer.csvread import Record, split_header
 from taskhub.transfer.dedupe import DedupeKeys
-from taskhub.transfer.records import (
-    Row,
-    RowError,
-    TaskRow,
-    check_description,
-    check_title,
-    clean_labels,
-)
+from taskhub.transfer.records import CELLS, Row, RowError, TaskRow, task_row
 
-COLUMNS = (
-    "title",
-    "description",
-    "done",
-    "priority",
-    "due_at",
-    "labels",
-    "project",
-    "ref",
-    "parent",
-)
+COLUMNS = (*CELLS, "ref", "parent")  # the table above
 MAX_PROJECT = 100  # SPEC §5 / projects.schemas.ProjectName
 _TRUE = frozenset({"true", "yes", "1", "x"})
 _FALSE = frozenset({"false", "no", "0", ""})
@@ -95,12 +78,6 @@ def _task(
     if len(record.fields) > len(columns):
         raise ValueError(f"{len(record.fields)} fields but {len(columns)} columns")
     cell = dict(zip(columns, (unescape_cell(f) for f in record.fields), strict=False))
-    title = check_title(cell.get("title", ""))
-    description = check_description(cell.get("description", ""))
-    done = _bool(cell.get("done", ""))
-    priority = _priority(cell.get("priority", ""))
-    due_at = _due(cell.get("due_at", ""))
-    labels = clean_labels(cell.get("labels", "").split(";"))
     project = cell.get("project", "").strip() or None
     if project is not None and len(project) > MAX_PROJECT:
         raise ValueError(f"project name is longer than {MAX_PROJECT} characters")
@@ -108,15 +85,14 @@ def _task(
     if ref and ref in refs:
         raise ValueError(f"ref {ref!r} is used by an earlier row")
     parent = _parent(cell.get("parent", "").strip(), project, refs)
-    row = TaskRow(
-        line=record.line,
-        key="",
-        title=title,
-        description=description,
-        done=done,
-        priority=priority,
-        due_at=due_at,
-        labels=labels,
+    row = task_row(
+        record.line,
+        title=cell.get("title", ""),
+        description=cell.get("description", ""),
+        labels=cell.get("labels", "").split(";"),
+        done=_bool(cell.get("done", "")),
+        priority=_priority(cell.get("priority", "")),
+        due_at=_due(cell.get("due_at", "")),
         project=project,
     )
     return keys.keyed("task", row, parent), ref

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 # SPEC §4 limits, repeated here so a bad row is reported with its line, not at insert.
 MAX_TITLE = 200
@@ -32,6 +33,12 @@ class TaskRow:
     project: str | None = None
     parent_line: int | None = None
     warnings: tuple[str, ...] = field(default=())
+
+
+# What a file's cells may set on a TaskRow; the other fields are the reader's bookkeeping.
+CELLS = tuple(
+    f.name for f in fields(TaskRow) if f.name not in {"line", "key", "parent_line", "warnings"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +85,26 @@ def check_description(description: str) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise ValueError(f"description is longer than {MAX_DESCRIPTION} characters")
     return description
+
+
+class _Cells(TypedDict, total=False):
+    done: bool
+    priority: int
+    due_at: datetime | None
+    project: str | None
+    warnings: tuple[str, ...]
+
+
+def task_row(
+    line: int, *, title: str, description: str, labels: list[str], **cells: Unpack[_Cells]
+) -> TaskRow:
+    """The row every reader builds: title, description and labels checked here (ValueError
+    names the first bad one), the other cells already parsed; `DedupeKeys.keyed` sets the key."""
+    return TaskRow(
+        line=line,
+        key="",
+        title=check_title(title),
+        description=check_description(description),
+        labels=clean_labels(labels),
+        **cells,
+    )

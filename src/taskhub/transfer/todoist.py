@@ -37,9 +37,7 @@ from taskhub.transfer.records import (
     Row,
     RowError,
     TaskRow,
-    check_description,
-    check_title,
-    clean_labels,
+    task_row,
 )
 
 REQUIRED = ("TYPE", "CONTENT", "PRIORITY", "INDENT")
@@ -135,22 +133,17 @@ def _task_row(
         raise ValueError(f"its parent on line {parent.line} was not imported")
     content = cell["CONTENT"]
     inline = _INLINE_LABEL.findall(content)
-    title = check_title(" ".join(_INLINE_LABEL.sub(" ", content).split()) if inline else content)
-    description = check_description(cell.get("DESCRIPTION", ""))
     priority_raw = cell["PRIORITY"].strip()
     if priority_raw not in PRIORITY_MAP:
         raise ValueError(f"PRIORITY must be 1..4, not {priority_raw[:10]!r}")
-    priority = PRIORITY_MAP[priority_raw]
-    labels = clean_labels(inline + ([state.section] if state.section else []))
     due_at, warning = _date(cell.get("DATE", ""), cell.get("TIMEZONE", ""))
-    row = TaskRow(
-        line=line,
-        key="",
-        title=title,
-        description=description,
-        priority=priority,
+    row = task_row(
+        line,
+        title=" ".join(_INLINE_LABEL.sub(" ", content).split()) if inline else content,
+        description=cell.get("DESCRIPTION", ""),
+        labels=inline + ([state.section] if state.section else []),
+        priority=PRIORITY_MAP[priority_raw],
         due_at=due_at,
-        labels=labels,
         warnings=(warning,) if warning else (),
     )
     return state.keys.keyed("todoist-task", row, parent)
