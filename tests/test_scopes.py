@@ -31,15 +31,18 @@ ANY = "any"  # every token
 # operation_id -> what a token needs. The specification side of the scope rule: it must
 # agree with taskhub.auth.scopes.OPERATION_SCOPES, which the server enforces.
 EXPECTED: dict[str, str] = {
+    "create_comment": "tasks:write",
     "create_project": "projects:write",
     "create_task": "tasks:write",
     "create_import": SESSION,
     "export_data": SESSION,
     "get_import": SESSION,
     "create_token": SESSION,
+    "delete_comment": "tasks:write",
     "delete_project": "projects:write",
     "delete_task": "tasks:write",
     "delete_token": SESSION,
+    "get_comment": "tasks:read",
     "get_me": ANY,
     "get_project": "projects:read",
     "get_task": "tasks:read",
@@ -47,6 +50,7 @@ EXPECTED: dict[str, str] = {
     "list_project_members": "projects:read",
     "list_projects": "projects:read",
     "list_task_activity": "tasks:read",
+    "list_task_comments": "tasks:read",
     "list_tasks": "tasks:read",
     "list_tokens": SESSION,
     "login": PUBLIC,
@@ -58,6 +62,7 @@ EXPECTED: dict[str, str] = {
     "register": PUBLIC,
     "remove_project_member": "projects:write",
     "search_tasks": "tasks:read",
+    "update_comment": "tasks:write",
     "update_project": "projects:write",
     "update_task": "tasks:write",
 }

@@ -156,8 +156,11 @@ async def test_job_runner_writes_interleave_with_request_writes(
         r.text for r in results if r.status_code not in (200, 201)
     ]
     for task_id in ids:
-        entries = await activity_of(sqlite_client, alice, task_id, expected=1)
-        assert [e["action"] for e in entries] == ["completed"]
+        entries = await activity_of(sqlite_client, alice, task_id, expected=2)
+        assert [e["action"] for e in entries] == ["created", "completed"]
+    for created in results[len(ids) :]:  # each new task's creation is a job too
+        entries = await activity_of(sqlite_client, alice, created.json()["id"], expected=1)
+        assert [e["action"] for e in entries] == ["created"]
     async with sqlite_app.state.db.reader() as session:
         jobs = (await session.execute(select(OutboxMessage))).scalars().all()
     # Every job ran once and never failed: no runner write met a request write in SQLite.

@@ -17,6 +17,7 @@ from taskhub.auth.passwords import PasswordHasher
 from taskhub.auth.pats_router import router as tokens_router
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
+from taskhub.comments.router import router as comments_router
 from taskhub.db import Database
 from taskhub.http.errors import install_error_handlers
 from taskhub.idempotency.middleware import IdempotencyMiddleware
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens_router,
         tasks_router,
         activity_router,
+        comments_router,
         projects_router,
         search_router,
         transfer_router,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import uuid
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -46,3 +48,17 @@ def decode_cursor(cursor: str, fp: str, arity: int) -> list[Any]:
     if len(key) != arity:
         raise Invalid("Malformed cursor", loc=("query", "cursor"))
     return key
+
+
+def decode_time_key(cursor: str, fp: str) -> tuple[datetime, uuid.UUID]:
+    """A `(created_at, id)` keyset cursor; 422 if malformed, naive or out of range."""
+    created_raw, id_raw = decode_cursor(cursor, fp, 2)
+    # A cursor is client input: a naive or out-of-range time must be a 422, not a 500
+    # when the database layer converts it to UTC.
+    try:
+        created = datetime.fromisoformat(str(created_raw))
+        if created.tzinfo is None:
+            raise ValueError("naive cursor time")
+        return created.astimezone(UTC), uuid.UUID(str(id_raw))
+    except (ValueError, OverflowError):
+        raise Invalid("Malformed cursor", loc=("query", "cursor")) from None

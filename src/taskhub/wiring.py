@@ -7,10 +7,17 @@ jobs -> activity dependency); this composition-root module hands them over.
 from __future__ import annotations
 
 from taskhub.activity.service import record_activity
-from taskhub.jobs.registry import TASK_ACTIVITY, JobRegistry
+from taskhub.jobs.registry import TASK_ACTIVITY, TASK_REMINDER, JobRegistry
+from taskhub.tasks.reminders import fire_reminder
 from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
 
 def job_registry() -> JobRegistry:
     """A fresh registry of every job this application runs."""
-    return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})
+    return JobRegistry(
+        {
+            TASK_ACTIVITY: record_activity,
+            TASK_REMINDER: fire_reminder,
+            IMPORT_JOB: run_import_job,
+        }
+    )

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from taskhub.jobs.models import OutboxMessage
 from tests.support.factories import MakeTask, MakeUser
@@ -28,7 +28,7 @@ async def _status(app: FastAPI, job_id: str) -> str:
 async def finished_job(
     app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, make_task: MakeTask
 ) -> str:
-    """Complete a task: its activity entry is one outbox job, here run to the end."""
+    """Complete a task: its activity entry is one outbox job (after its creation's)."""
     user = await make_user()
     task = await make_task(user)
     done = await client.patch(
@@ -41,8 +41,11 @@ async def finished_job(
 
 
 async def _one_job_id(app: FastAPI) -> str:
+    completion = select(OutboxMessage.id).where(
+        OutboxMessage.payload["action"].as_string() == "completed"
+    )
     async with app.state.db.engine.connect() as conn:
-        raw = (await conn.execute(text("SELECT id FROM outbox"))).scalar_one()
+        raw = (await conn.execute(completion)).scalar_one()
     return str(uuid.UUID(str(raw)))
 
 

@@ -155,6 +155,25 @@ async def test_project_fields_agree_with_the_schema(
     assert updated == []
 
 
+async def test_comment_body_agrees_with_the_schema(
+    client: httpx.AsyncClient, app: FastAPI, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+    task = await client.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers)
+    assert task.status_code == 201, task.text
+    comments = f"/api/v1/tasks/{task.json()['id']}/comments"
+    posted = await client.post(comments, json={"body": "c"}, headers=alice.headers)
+    assert posted.status_code == 201, posted.text
+    bodies = [{"body": edge} for edge in [*EDGES, "x" * 10_000, "x" * 10_001]]
+
+    created = await _agreement(client, app, alice, "CommentIn", "POST", comments, bodies)
+    comment = f"/api/v1/comments/{posted.json()['id']}"
+    updated = await _agreement(client, app, alice, "CommentIn", "PATCH", comment, bodies)
+
+    assert created == []
+    assert updated == []
+
+
 async def test_register_display_name_agrees_with_the_schema(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

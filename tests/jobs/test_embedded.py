@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
 from tests.support.activity import activity_of, complete_and_wait
@@ -24,9 +24,13 @@ async def test_completing_a_task_records_activity(
     )
 
     assert done.status_code == 200, done.text
-    entries = await activity_of(client, alice, task["id"], expected=1)
-    assert [(e["action"], e["actor_id"]) for e in entries] == [("completed", alice.id)]
-    assert entries[0]["changes"] == {"fields": ["done"]}
+    entries = await activity_of(client, alice, task["id"], expected=2)
+    assert [(e["action"], e["actor_id"]) for e in entries] == [
+        ("created", alice.id),
+        ("completed", alice.id),
+    ]
+    assert entries[0]["changes"] == {"fields": ["title"]}  # what the creator sent
+    assert entries[1]["changes"] == {"fields": ["done"]}
 
 
 async def test_activity_lists_each_change_once_in_order(
@@ -38,10 +42,10 @@ async def test_activity_lists_each_change_once_in_order(
     for body in ({"title": "renamed"}, {"done": True}, {"done": False}, {"title": "renamed"}):
         expect(await client.patch(url, json=body, headers=alice.headers), 200)
 
-    entries = await activity_of(client, alice, task["id"], expected=3)
+    entries = await activity_of(client, alice, task["id"], expected=4)
     await asyncio.sleep(0.3)  # a duplicate, if any, would show up by now
-    entries = await activity_of(client, alice, task["id"], expected=3)
-    assert [e["action"] for e in entries] == ["updated", "completed", "reopened"]
+    entries = await activity_of(client, alice, task["id"], expected=4)
+    assert [e["action"] for e in entries] == ["created", "updated", "completed", "reopened"]
 
 
 async def test_activity_of_another_users_task_is_404(
@@ -59,7 +63,9 @@ async def test_a_message_left_running_by_a_crash_is_run_again(
     await complete_and_wait(client, alice, task)
     async with app.state.db.writer() as session:
         # Simulate a process that claimed a message and died before finishing it.
-        message = await session.scalar(select(OutboxMessage))
+        message = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.payload["action"].as_string() == "completed")
+        )
         assert message is not None
         message.status = JobStatus.running
         message.claimed_until = message.created_at
@@ -70,9 +76,9 @@ async def test_a_message_left_running_by_a_crash_is_run_again(
 
     async with app.state.db.reader() as session:
         statuses = (await session.scalars(select(OutboxMessage.status))).all()
-        assert list(statuses) == [JobStatus.done]
-    entries = await activity_of(client, alice, task["id"], expected=1)
-    assert len(entries) == 1  # re-run, but the effect happened once
+        assert list(statuses) == [JobStatus.done, JobStatus.done]
+    entries = await activity_of(client, alice, task["id"], expected=2)
+    assert len(entries) == 2  # re-run, but the effect happened once
 
 
 async def test_outbox_row_commits_with_the_write_or_not_at_all(
@@ -89,4 +95,5 @@ async def test_outbox_row_commits_with_the_write_or_not_at_all(
         412,
     )
     async with app.state.db.reader() as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        payloads = (await session.scalars(select(OutboxMessage.payload))).all()
+        assert [p["action"] for p in payloads] == ["created"]  # nothing for the refused write

@@ -32,7 +32,8 @@ async def _complete(client: httpx.AsyncClient, user: User, task_id: str) -> None
         await client.patch(f"/api/v1/tasks/{task_id}", json={"done": True}, headers=user.headers),
         200,
     )
-    assert len(await activity_of(client, user, task_id, expected=1)) == 1  # its job is done
+    # Created, then completed: both jobs are done.
+    assert len(await activity_of(client, user, task_id, expected=2)) == 2
 
 
 async def test_maintenance_purges_expired_refresh_tokens_and_keeps_live_ones(
@@ -64,9 +65,9 @@ async def test_maintenance_purges_done_outbox_rows_older_than_a_day(
 
     async with app.state.db.reader() as session:
         left = (await session.execute(select(OutboxMessage.payload, OutboxMessage.status))).all()
-    assert [(p["task_id"], s) for p, s in left] == [(recent["id"], JobStatus.done)]
-    # The activity the purged row wrote stays: the row was only the job's receipt.
-    assert len(await activity_of(client, alice, old["id"], expected=1)) == 1
+    assert [(p["task_id"], s) for p, s in left] == [(recent["id"], JobStatus.done)] * 2
+    # The activity the purged rows wrote stays: a row was only the job's receipt.
+    assert len(await activity_of(client, alice, old["id"], expected=2)) == 2
 
 
 async def test_maintenance_keeps_dead_outbox_rows_for_thirty_days(

@@ -26,6 +26,6 @@ async def test_outbox_gauges_count_messages_by_status_including_zero(
 
     await refresh_outbox_gauges(app.state.db)
 
-    assert outbox_gauge("done") == 1
+    assert outbox_gauge("done") == 2  # the task's creation and its completion
     assert outbox_gauge("pending") == 0
     assert REGISTRY.get_sample_value("taskhub_outbox_backlog") == 0

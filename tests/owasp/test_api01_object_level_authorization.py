@@ -26,6 +26,11 @@ ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "update_task": ("PATCH", "/api/v1/tasks/{task_id}", {"title": "mallory was here"}),
     "delete_task": ("DELETE", "/api/v1/tasks/{task_id}", None),
     "list_task_activity": ("GET", "/api/v1/tasks/{task_id}/activity", None),
+    "list_task_comments": ("GET", "/api/v1/tasks/{task_id}/comments", None),
+    "create_comment": ("POST", "/api/v1/tasks/{task_id}/comments", {"body": "mallory was here"}),
+    "get_comment": ("GET", "/api/v1/comments/{comment_id}", None),
+    "update_comment": ("PATCH", "/api/v1/comments/{comment_id}", {"body": "mallory was here"}),
+    "delete_comment": ("DELETE", "/api/v1/comments/{comment_id}", None),
     "get_project": ("GET", "/api/v1/projects/{project_id}", None),
     "update_project": ("PATCH", "/api/v1/projects/{project_id}", {"name": "mallory's"}),
     "delete_project": ("DELETE", "/api/v1/projects/{project_id}", None),
@@ -43,9 +48,8 @@ COVERED_ELSEWHERE = {
     "get_import": "tests/transfer/test_http.py::test_another_users_import_is_not_found",
 }
 TASK_OPERATIONS = [name for name, (_, path, _) in ID_OPERATIONS.items() if "{task_id}" in path]
-PROJECT_OPERATIONS = [
-    name for name, (_, path, _) in ID_OPERATIONS.items() if "{project_id}" in path
-]
+COMMENT_OPERATIONS = [n for n, (_, path, _) in ID_OPERATIONS.items() if "{comment_id}" in path]
+PROJECT_OPERATIONS = [n for n, (_, path, _) in ID_OPERATIONS.items() if "{project_id}" in path]
 MALFORMED_IDS = [
     "1",
     "not-a-uuid",
@@ -61,27 +65,41 @@ class Victim:
     inbox_task: dict[str, Any]
     project: dict[str, Any]
     project_task: dict[str, Any]
+    comments: list[dict[str, Any]]  # on the inbox task, on the project task
 
 
 @pytest.fixture
-async def alice(make_user: MakeUser, make_task: MakeTask, make_project: MakeProject) -> Victim:
+async def alice(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    make_task: MakeTask,
+    make_project: MakeProject,
+) -> Victim:
     user = await make_user()
     project = await make_project(user, name="Alice's secret plans")
-    return Victim(
-        user=user,
-        inbox_task=await make_task(user, title="alice inbox"),
-        project=project,
-        project_task=await make_task(user, title="alice project", project_id=project["id"]),
-    )
+    inbox_task = await make_task(user, title="alice inbox")
+    project_task = await make_task(user, title="alice project", project_id=project["id"])
+    comments = []
+    for task in (inbox_task, project_task):
+        posted = await client.post(
+            f"/api/v1/tasks/{task['id']}/comments", json={"body": "secret"}, headers=user.headers
+        )
+        assert posted.status_code == 201, posted.text
+        comments.append(posted.json())
+    return Victim(user, inbox_task, project, project_task, comments)
 
 
 def _path(
-    name: str, task_id: str = "", project_id: str = "", user_id: str = ""
+    name: str, task_id: str = "", project_id: str = "", user_id: str = "", comment_id: str = ""
 ) -> tuple[str, str, dict[str, Any] | None]:
     method, template, body = ID_OPERATIONS[name]
     # A token id takes the task id's place: a task's id is an unknown token to everyone.
     path = template.format(
-        task_id=task_id, project_id=project_id, user_id=user_id, token_id=task_id
+        task_id=task_id,
+        project_id=project_id,
+        user_id=user_id,
+        token_id=task_id,
+        comment_id=comment_id,
     )
     return method, path, body
 
@@ -117,6 +135,20 @@ async def test_another_users_task_is_answered_like_an_unknown_one(
     assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
 
 
+@pytest.mark.parametrize("where", [0, 1], ids=["inbox", "project"])
+@pytest.mark.parametrize("name", COMMENT_OPERATIONS)
+async def test_another_users_comment_is_answered_like_an_unknown_one(
+    client: httpx.AsyncClient, make_user: MakeUser, alice: Victim, name: str, where: int
+) -> None:
+    mallory = await make_user()
+
+    foreign = await _as(client, mallory, _path(name, comment_id=alice.comments[where]["id"]))
+    unknown = await _as(client, mallory, _path(name, comment_id=unknown_id()))
+
+    assert foreign.status_code == 404
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+
+
 @pytest.mark.parametrize("name", PROJECT_OPERATIONS)
 async def test_another_users_project_is_answered_like_an_unknown_one(
     client: httpx.AsyncClient, make_user: MakeUser, alice: Victim, name: str
@@ -138,9 +170,12 @@ async def test_every_attempt_on_another_users_objects_leaves_them_unchanged(
 ) -> None:
     mallory = await make_user()
     for name in ID_OPERATIONS:
-        for task in (alice.inbox_task, alice.project_task):
+        for task, comment in zip(
+            (alice.inbox_task, alice.project_task), alice.comments, strict=True
+        ):
             user_id = _target_user(name, alice, mallory)
-            await _as(client, mallory, _path(name, task["id"], alice.project["id"], user_id))
+            request = _path(name, task["id"], alice.project["id"], user_id, comment["id"])
+            await _as(client, mallory, request)
 
     tasks = [
         (await client.get(f"/api/v1/tasks/{t['id']}", headers=alice.user.headers)).json()
@@ -153,6 +188,11 @@ async def test_every_attempt_on_another_users_objects_leaves_them_unchanged(
         f"/api/v1/projects/{alice.project['id']}/members", headers=alice.user.headers
     )
     assert tasks == [alice.inbox_task, alice.project_task]
+    comments = [
+        (await client.get(f"/api/v1/tasks/{t['id']}/comments", headers=alice.user.headers)).json()
+        for t in (alice.inbox_task, alice.project_task)
+    ]
+    assert comments == [{"items": [c], "next_cursor": None} for c in alice.comments]
     assert project.json() == alice.project
     assert [(m["user_id"], m["role"]) for m in members.json()] == [(alice.user.id, "owner")]
     mallorys_projects = await client.get("/api/v1/projects", headers=mallory.headers)
@@ -164,10 +204,12 @@ async def test_a_malformed_id_is_answered_like_an_unknown_one(
     client: httpx.AsyncClient, make_user: MakeUser, name: str
 ) -> None:
     mallory = await make_user()
-    unknown = await _as(client, mallory, _path(name, unknown_id(), unknown_id(), mallory.id))
+    unknown = await _as(
+        client, mallory, _path(name, unknown_id(), unknown_id(), mallory.id, unknown_id())
+    )
 
     answers = [
-        await _as(client, mallory, _path(name, bad, bad, mallory.id)) for bad in MALFORMED_IDS
+        await _as(client, mallory, _path(name, bad, bad, mallory.id, bad)) for bad in MALFORMED_IDS
     ]
 
     assert unknown.status_code == 404, unknown.text

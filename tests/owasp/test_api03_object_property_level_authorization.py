@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.owasp.support import unknown_id, walk
-from tests.support.contract import TASK_FIELDS
+from tests.support.contract import COMMENT_FIELDS, TASK_FIELDS
 from tests.support.factories import Factories, MakeProject, MakeSharedProject, MakeTask, User
 from tests.support.http import expect
 
@@ -164,6 +164,36 @@ async def test_a_member_cannot_raise_their_own_role(
     assert seen.json()["role"] == role
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    _one_field(
+        {
+            "id": unknown_id(),
+            "author_id": unknown_id(),
+            "task_id": unknown_id(),
+            "created_at": "2000-01-01T00:00:00Z",
+            "updated_at": "2000-01-01T00:00:00Z",
+        }
+    ),
+)
+async def test_server_owned_comment_fields_are_422_on_post_and_patch(
+    client: httpx.AsyncClient, alice: User, make_task: MakeTask, field: str, value: Any
+) -> None:
+    task = await make_task(alice)
+    url = f"/api/v1/tasks/{task['id']}/comments"
+    comment = expect(await client.post(url, json={"body": "mine"}, headers=alice.headers), 201)
+
+    created = await client.post(url, json={"body": "b", field: value}, headers=alice.headers)
+    patched = await client.patch(
+        f"/api/v1/comments/{comment['id']}", json={"body": "c", field: value}, headers=alice.headers
+    )
+
+    assert (created.status_code, patched.status_code) == (422, 422), (created.text, patched.text)
+    listed = expect(await client.get(url, headers=alice.headers), 200)
+    assert listed["items"] == [comment]
+    assert set(comment) == set(COMMENT_FIELDS)
+
+
 # --- what responses expose ------------------------------------------------------------------
 
 
@@ -177,6 +207,7 @@ async def _every_answer_a_member_sees(
         await client.get("/api/v1/tasks", headers=h),
         await client.get(f"/api/v1/tasks/{task_id}", headers=h),
         await client.get(f"/api/v1/tasks/{task_id}/activity", headers=h),
+        await client.get(f"/api/v1/tasks/{task_id}/comments", headers=h),
         await client.get("/api/v1/projects", headers=h),
         await client.get(f"/api/v1/projects/{pid}", headers=h),
         await client.get(f"/api/v1/projects/{pid}/members", headers=h),
@@ -197,7 +228,7 @@ async def test_no_response_carries_a_password_hash_or_privilege_flag(
 
     answers = await _every_answer_a_member_sees(client, alice, bob, project, task["id"])
 
-    assert [a.status_code for a in answers] == [200] * 7 + [200, 201], [a.text for a in answers]
+    assert [a.status_code for a in answers] == [200] * 8 + [200, 201], [a.text for a in answers]
     leaked = {key for a in answers for key, _ in walk(a.json())} & SECRET_KEYS
     assert leaked == set()
     assert all(alice.password not in a.text for a in answers)

@@ -65,6 +65,40 @@ async def test_non_owner_cannot_use_owner_functions(
     assert await _state(client, alice, project) == before
 
 
+async def test_comment_functions_follow_the_role(
+    client: httpx.AsyncClient, make_user: MakeUser, shared_project: MakeSharedProject
+) -> None:
+    """A viewer reads but cannot post; only authors edit; non-owners delete only their own."""
+    alice, viewer, editor = await make_user(), await make_user(), await make_user()
+    project = await shared_project(alice, viewer, "viewer")
+    expect(
+        await client.put(
+            f"/api/v1/projects/{project['id']}/members/{editor.id}",
+            json={"role": "editor"},
+            headers=alice.headers,
+        ),
+        200,
+    )
+    task = expect(
+        await client.post(
+            "/api/v1/tasks", json={"title": "t", "project_id": project["id"]}, headers=alice.headers
+        ),
+        201,
+    )
+    url = f"/api/v1/tasks/{task['id']}/comments"
+    owners = expect(await client.post(url, json={"body": "by owner"}, headers=alice.headers), 201)
+
+    posted = await client.post(url, json={"body": "by viewer"}, headers=viewer.headers)
+    edited = await client.patch(
+        f"/api/v1/comments/{owners['id']}", json={"body": "taken over"}, headers=editor.headers
+    )
+    deleted = await client.delete(f"/api/v1/comments/{owners['id']}", headers=editor.headers)
+    read = expect(await client.get(url, headers=viewer.headers), 200)
+
+    assert (posted.status_code, edited.status_code, deleted.status_code) == (403, 403, 403)
+    assert read["items"] == [owners]
+
+
 @pytest.mark.parametrize(
     "override", ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"]
 )

@@ -27,9 +27,9 @@ async def activity_of(
 async def complete_and_wait(
     client: httpx.AsyncClient, user: User, task: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Mark `task` done and wait until its activity job has run (one entry)."""
+    """Mark a new `task` done and wait until its activity jobs have run (created, completed)."""
     response = await client.patch(
         f"/api/v1/tasks/{task['id']}", json={"done": True}, headers=user.headers
     )
     assert response.status_code == 200, response.text
-    return await activity_of(client, user, task["id"], expected=1)
+    return await activity_of(client, user, task["id"], expected=2)

@@ -19,6 +19,8 @@ TABLES = (
     "idempotency_keys",
     "personal_tokens",
     "task_activity",
+    "comments",
+    "task_reminders",
     "outbox",
     "refresh_tokens",
     "web_sessions",

@@ -11,7 +11,10 @@ GENERATED_CLIENT_PACKAGE = "taskhub_generated_client"
 # Every field of a Task in an answer (SPEC §4), nothing more.
 _TASK = "id title description done priority due_at labels project_id parent_id position"
 _STAMPS = "created_at updated_at completed_at version"
-TASK_FIELDS = (*_TASK.split(), *_STAMPS.split())
+_SCHEDULE = "recurrence timezone remind_at"  # SPEC §9
+TASK_FIELDS = (*_TASK.split(), *_STAMPS.split(), *_SCHEDULE.split())
+# Every field of a Comment (SPEC §9).
+COMMENT_FIELDS = ("id", "task_id", "author_id", "body", "created_at", "updated_at")
 
 
 def assert_public_user(body: dict[str, Any], email: str, display_name: str) -> None:
@@ -22,4 +25,4 @@ def assert_public_user(body: dict[str, Any], email: str, display_name: str) -> N
     assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
 
 
-__all__ = ["GENERATED_CLIENT_PACKAGE", "TASK_FIELDS", "assert_public_user"]
+__all__ = ["COMMENT_FIELDS", "GENERATED_CLIENT_PACKAGE", "TASK_FIELDS", "assert_public_user"]

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from taskhub.db import Database
+from taskhub.db import Database, utcnow
 from taskhub.jobs.models import JobStatus, OutboxMessage
 
 
@@ -25,7 +25,10 @@ async def _outbox_drained(app: FastAPI) -> AsyncIterator[None]:
     unfinished = (
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.status.in_((JobStatus.pending, JobStatus.running)))
+        .where(
+            OutboxMessage.status.in_((JobStatus.pending, JobStatus.running)),
+            OutboxMessage.available_at <= utcnow(),  # not reminders scheduled for later
+        )
     )
     for _ in range(250):
         async with database.reader() as session:

@@ -1,5 +1,8 @@
 """Task activity: written by the `task.activity` job, read through the task's visibility.
 
+Every event `tasks.events.emit` records becomes one entry (creation, changes,
+completions, comments, reminders); an event about a deleted task writes nothing.
+
 A consumer of `tasks.events` (the message and its payload are defined there) and a
 reader built on `tasks.access`; it never touches the `tasks` table itself.
 """
@@ -24,6 +27,11 @@ from taskhub.tasks.events import existing_task
 MAX_ENTRIES = 200
 
 
+def _actor(raw: object) -> uuid.UUID | None:
+    # None: the system acted (a reminder firing), not a person.
+    return uuid.UUID(str(raw)) if raw is not None else None
+
+
 async def record_activity(session: AsyncSession, message: Job) -> None:
     """Job body: one activity entry per message, at most once, in one statement.
 
@@ -36,7 +44,7 @@ async def record_activity(session: AsyncSession, message: Job) -> None:
     source = select(
         literal(uuid.uuid4(), Uuid()),
         task.c.id,
-        literal(uuid.UUID(payload["actor_id"]), Uuid()),
+        literal(_actor(payload.get("actor_id")), Uuid()),
         literal(str(payload["action"]), String()),
         literal(payload.get("changes", {}), JSONList),
         literal(message.id, Uuid()),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Job names are the contract between the domain that enqueues and the one that runs.
 TASK_ACTIVITY = "task.activity"  # enqueued by tasks, run by activity
+TASK_REMINDER = "task.reminder"  # enqueued by tasks for remind_at, run by tasks.reminders
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.auth.service import find_user, users_by_ids
 from taskhub.db import utcnow
-from taskhub.errors import Conflict, Forbidden, Invalid, NotFound
-from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
+from taskhub.errors import Conflict, Forbidden, NotFound
+from taskhub.pagination import decode_time_key, encode_cursor, fingerprint
 from taskhub.projects.access import member_ids, role_in, visible_projects
 from taskhub.projects.models import Project, ProjectMember, Role
 from taskhub.projects.schemas import MemberOut, ProjectCreate, ProjectOut, ProjectUpdate
@@ -80,8 +78,7 @@ async def list_projects(
     fp = fingerprint(kind="projects")
     query = visible_projects(user_id)
     if cursor is not None:
-        created_raw, id_raw = decode_cursor(cursor, fp, 2)
-        created, last_id = _parse_key(created_raw, id_raw)
+        created, last_id = decode_time_key(cursor, fp)
         query = query.where(
             or_(
                 Project.created_at < created,
@@ -99,18 +96,6 @@ async def list_projects(
         last = items[-1]
         next_cursor = encode_cursor(fp, [last.created_at.isoformat(), str(last.id)])
     return ProjectPage(items=items, next_cursor=next_cursor)
-
-
-def _parse_key(created_raw: Any, id_raw: Any) -> tuple[datetime, uuid.UUID]:
-    # A cursor is client input: a naive or out-of-range time must be a 422, not a 500
-    # when the database layer converts it to UTC.
-    try:
-        created = datetime.fromisoformat(str(created_raw))
-        if created.tzinfo is None:
-            raise ValueError("naive cursor time")
-        return created.astimezone(UTC), uuid.UUID(str(id_raw))
-    except (ValueError, OverflowError):
-        raise Invalid("Malformed cursor", loc=("query", "cursor")) from None
 
 
 async def update_project(

@@ -27,6 +27,9 @@ FIELDS = (
     "updated_at",
     "completed_at",
     "version",
+    "recurrence",
+    "timezone",
+    "remind_at",
 )
 _OPTIONS = orjson.OPT_UTC_Z
 

@@ -1,51 +1,139 @@
-"""What a task write tells the rest of the system: one outbox message per change.
+"""What happened to a task, told to the rest of the system: one outbox message per event.
 
-A change enqueues a `task.activity` message in the writer's transaction (so it exists
-iff the write commits). Its payload is the contract consumers read:
+`emit` is the one emission point. Every event SPEC §9 names (`task.created`,
+`task.updated`, `task.completed`, `task.deleted`, `task.reminder`, `comment.created`)
+goes through it, in the transaction of the write that caused it, so the message exists
+iff the write commits. The message runs as the `task.activity` job; its payload is the
+contract consumers read:
 
-    {"task_id": "<uuid>", "actor_id": "<uuid>", "action": "updated" | "completed" |
-     "reopened", "changes": {"fields": ["title", ...]}}
+    {"event": "task.completed", "task_id": "<uuid>", "actor_id": "<uuid>" | null,
+     "owner_id": "<uuid>", "project_id": "<uuid>" | null,
+     "action": "created" | "updated" | "completed" | "reopened" | "commented" | "reminded"
+               | "deleted",
+     "changes": {...}, "occurred_at": "<RFC 3339>"}
 
-The activity log (`activity.service.record_activity`) consumes it today; webhooks and
-live events can consume the same messages. Consumers import this module, never the
-other way round, so tasks stays below them (see the import-linter contracts).
+`owner_id`/`project_id` name the task's place when the event happened (who may see
+it, via `tasks.access.may_see`), which a consumer still needs after a deletion. The
+activity log (`activity.service.record_activity`) consumes the message today;
+webhooks and live events consume the same messages. Consumers import this module,
+never the other way round, so tasks stays below them (see the import-linter contracts).
+
+`schedule_reminder` queues the `task.reminder` job for the instant a reminder is due
+(see `tasks.reminders`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskhub.db import utcnow
 from taskhub.jobs.outbox import enqueue
+from taskhub.jobs.registry import TASK_ACTIVITY, TASK_REMINDER
 from taskhub.tasks.models import Task
 
-TASK_ACTIVITY = "task.activity"  # the job name `jobs.registry` maps to its consumer
+Event = Literal[
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.deleted",
+    "task.reminder",
+    "comment.created",
+]
+EVENTS: tuple[Event, ...] = (
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.deleted",
+    "task.reminder",
+    "comment.created",
+)
 
 # Columns that change with every write: not worth reporting as a change.
 _BOOKKEEPING = frozenset({"updated_at", "version", "completed_at", "owner_id"})
 
 
-def task_changed(
-    session: AsyncSession, task_id: uuid.UUID, actor_id: uuid.UUID, changes: Mapping[str, Any]
+def _text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def emit(
+    session: AsyncSession,
+    event: Event,
+    *,
+    task_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    owner_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
 ) -> None:
-    """Queue the message for a write that applied `changes` (column -> new value)."""
-    fields = sorted(k for k in changes if k not in _BOOKKEEPING)
-    action = "updated"
-    if changes.get("done") is True:
-        action = "completed"
-    elif changes.get("done") is False:
-        action = "reopened"
+    """Record that `event` happened to a task, in the caller's transaction.
+
+    `actor_id` is None for what the system does by itself (a reminder firing).
+    `changes` must be JSON-serialisable.
+    """
     payload = {
+        "event": event,
         "task_id": str(task_id),
-        "actor_id": str(actor_id),
+        "actor_id": _text(actor_id),
+        "owner_id": str(owner_id),
+        "project_id": _text(project_id),
         "action": action,
-        "changes": {"fields": fields},
+        "changes": dict(changes or {}),
+        "occurred_at": utcnow().isoformat(),
     }
     enqueue(session, TASK_ACTIVITY, payload)
+
+
+def changed_fields(changes: Mapping[str, Any]) -> list[str]:
+    """The fields a write changed that people care about (no bookkeeping columns)."""
+    return sorted(k for k in changes if k not in _BOOKKEEPING)
+
+
+def task_changed(
+    session: AsyncSession,
+    row: Mapping[Any, Any],
+    actor_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    completion: Mapping[str, Any] | None = None,
+) -> None:
+    """Emit the event for an update that applied `changes` (column -> new value) to `row`.
+
+    `completion`: a recurring task was completed (its `due_at` moved on rather than
+    `done` being set); what the entry records about the occurrence.
+    """
+    event: Event = "task.updated"
+    action = "updated"
+    if changes.get("done") is True or completion is not None:
+        event, action = "task.completed", "completed"
+    elif changes.get("done") is False:
+        action = "reopened"
+    emit(
+        session,
+        event,
+        task_id=row["id"],
+        actor_id=actor_id,
+        owner_id=row["owner_id"],
+        project_id=row["project_id"],
+        action=action,
+        changes={"fields": changed_fields(changes), **(completion or {})},
+    )
+
+
+def schedule_reminder(session: AsyncSession, task_id: uuid.UUID, remind_at: datetime) -> None:
+    """Queue the reminder job to run at `remind_at` (an outbox row not available before).
+
+    The job fires only if the task still has this `remind_at` then: changing or clearing
+    it needs no cancellation, the stale job finds nothing to do.
+    """
+    payload = {"task_id": str(task_id), "remind_at": remind_at.isoformat()}
+    enqueue(session, TASK_REMINDER, payload, available_at=remind_at)
 
 
 def existing_task(task_id: uuid.UUID) -> Select[uuid.UUID]:

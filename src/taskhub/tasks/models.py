@@ -70,6 +70,28 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     version: Mapped[int] = mapped_column(BigInteger, default=1)
+    # SPEC §9: an RRULE value (validated by `taskhub.recurrence`) read on the wall clock
+    # of `timezone`; completing the task moves `due_at` to the next occurrence.
+    recurrence: Mapped[str | None] = mapped_column(String(500), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class TaskReminder(Base):
+    """A reminder that fired: one row per (task, remind_at), so it fires exactly once.
+
+    The reminder job inserts this row in the transaction that emits `task.reminder`;
+    a second job for the same instant (rescheduled to the same time, or redelivered)
+    finds it and emits nothing.
+    """
+
+    __tablename__ = "task_reminders"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # The Core table, for the single-statement INSERT/UPDATE ... RETURNING on the hot paths.

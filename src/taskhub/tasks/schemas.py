@@ -61,6 +61,28 @@ Label = Annotated[StrictStr, Field(min_length=1, max_length=50), Storable]
 Labels = Annotated[list[Label], Field(max_length=20), AfterValidator(_dedupe)]
 Position = Annotated[StrictInt, Field(ge=0, le=MAX_POSITION), WholeNumber]
 SearchText = Annotated[str, Storable]
+# Syntax and meaning are checked against the merged task by `taskhub.recurrence`
+# (a rule needs a due date, which a PATCH may send or leave as it was).
+Recurrence = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=500,
+        description="RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=MO (needs due_at)",
+        examples=["FREQ=WEEKLY;BYDAY=MO"],
+    ),
+    Storable,
+]
+TimeZone = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone the recurrence is read in",
+        examples=["Europe/Berlin"],
+    ),
+    Storable,
+]
 
 TaskOrder = Literal[
     "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "position"
@@ -84,8 +106,11 @@ class TaskCreate(InputModel):
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     position: Position | SkipJsonSchema[None] = Field(default=None, description="Default: last")
+    recurrence: Recurrence | None = None
+    timezone: TimeZone = "UTC"
+    remind_at: UtcTimestamp | None = None
 
-    _position_not_null = field_validator("position")(_reject_null)
+    _position_not_null = field_validator("position", "timezone")(_reject_null)
 
 
 class TaskUpdate(InputModel):
@@ -100,10 +125,13 @@ class TaskUpdate(InputModel):
     project_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     position: Position | SkipJsonSchema[None] = None
+    recurrence: Recurrence | None = None
+    timezone: TimeZone | SkipJsonSchema[None] = None
+    remind_at: UtcTimestamp | None = None
 
-    _not_null = field_validator("title", "description", "done", "priority", "labels", "position")(
-        _reject_null
-    )
+    _not_null = field_validator(
+        "title", "description", "done", "priority", "labels", "position", "timezone"
+    )(_reject_null)
 
 
 class TaskOut(OutputModel):
@@ -121,3 +149,6 @@ class TaskOut(OutputModel):
     updated_at: datetime
     completed_at: datetime | None
     version: int
+    recurrence: str | None
+    timezone: str
+    remind_at: datetime | None

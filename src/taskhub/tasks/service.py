@@ -9,19 +9,21 @@ a change emits in `tasks.events`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskhub import recurrence
 from taskhub.db import utcnow
 from taskhub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from taskhub.projects.access import Role, role_in
 from taskhub.tasks import writes
 from taskhub.tasks.access import audience, may_write, visible_task, visible_task_row
-from taskhub.tasks.events import task_changed
+from taskhub.tasks.events import changed_fields, emit, schedule_reminder, task_changed
 from taskhub.tasks.listing import TaskFilters, TaskPage, list_tasks, place_batch
 from taskhub.tasks.models import TASKS, Task
 from taskhub.tasks.schemas import TaskCreate, TaskUpdate
@@ -134,7 +136,25 @@ async def _check_parent(
         )
 
 
+def _check_schedule(
+    rule: str | None, due_at: datetime | None, timezone: str, sent: Collection[str]
+) -> None:
+    """The recurrence a task will have is valid: a known zone, a rule with a due date.
+
+    Checked on the merged state: a PATCH that clears `due_at` under a rule is refused
+    as much as a rule sent without one.
+    """
+    if rule is None:
+        recurrence.parse_timezone(timezone)
+        return
+    if due_at is None:
+        field = "due_at" if "due_at" in sent and "recurrence" not in sent else "recurrence"
+        raise recurrence.InvalidRecurrence("A recurring task needs a due_at", field=field)
+    recurrence.validate(rule, due_at, timezone)
+
+
 async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreate) -> TaskWrite:
+    _check_schedule(data.recurrence, data.due_at, data.timezone, data.model_fields_set)
     if data.project_id is not None:
         await _require_project_writer(session, user_id, data.project_id)
     if data.parent_id is not None:
@@ -158,10 +178,50 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
             "updated_at": now,
             "completed_at": now if data.done else None,
             "version": 1,
+            "recurrence": data.recurrence,
+            "timezone": data.timezone,
+            "remind_at": data.remind_at,
         },
     )
+    emit(
+        session,
+        "task.created",
+        task_id=row["id"],
+        actor_id=user_id,
+        owner_id=user_id,
+        project_id=data.project_id,
+        action="created",
+        changes={"fields": changed_fields(data.model_dump(exclude_unset=True))},
+    )
+    if data.remind_at is not None:
+        schedule_reminder(session, row["id"], data.remind_at)
     users = await audience(session, {(user_id, data.project_id)})
     return TaskWrite(row=row, owner_id=user_id, audience=frozenset(users))
+
+
+def _merged(task: Task, changes: Mapping[str, Any], field: str) -> Any:
+    return changes[field] if field in changes else getattr(task, field)
+
+
+def _complete_occurrence(task: Task, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Completing a recurring task: move `due_at` to the next occurrence instead.
+
+    Rewrites `changes` (no `done`, the next `due_at`, the rule with COUNT spent) and
+    returns what the activity entry records; None when this is an ordinary completion
+    (not recurring, or the rule has no next occurrence: done as usual).
+    """
+    rule = _merged(task, changes, "recurrence")
+    if changes.get("done") is not True or rule is None:
+        return None
+    due_at: datetime = _merged(task, changes, "due_at")  # _check_schedule: set under a rule
+    step = recurrence.advance(rule, due_at, _merged(task, changes, "timezone"))
+    if step is None:
+        return None
+    del changes["done"]
+    changes["due_at"] = step.due_at
+    if step.rule != rule:
+        changes["recurrence"] = step.rule
+    return {"occurrence": {"completed": due_at.isoformat(), "next_due_at": step.due_at.isoformat()}}
 
 
 async def _plan_changes(
@@ -169,6 +229,13 @@ async def _plan_changes(
 ) -> dict[str, Any]:
     sent = data.model_dump(exclude_unset=True)
     changes = {k: v for k, v in sent.items() if getattr(task, k) != v}
+    if changes.keys() & {"recurrence", "timezone", "due_at"}:
+        _check_schedule(
+            _merged(task, changes, "recurrence"),
+            _merged(task, changes, "due_at"),
+            _merged(task, changes, "timezone"),
+            sent.keys(),
+        )
     if "project_id" in changes:
         target = changes["project_id"]
         if target is not None:
@@ -193,8 +260,6 @@ async def _plan_changes(
             raise Invalid(
                 "parent_id: this would make a task its own ancestor", loc=("body", "parent_id")
             )
-    if "done" in changes:
-        changes["completed_at"] = utcnow() if changes["done"] else None
     return changes
 
 
@@ -205,9 +270,21 @@ async def update_task(
     data: TaskUpdate,
     expected: Expected,
 ) -> TaskWrite:
+    completing: tuple[Any, ...] | None = None  # the occurrence a recurring completion saw
     for _ in range(WRITE_RETRIES):
         task = await _load_writable(session, user_id, task_id, expected)
         changes = await _plan_changes(session, user_id, task, data)
+        completion = _complete_occurrence(task, changes)
+        if completion is not None:
+            # A retry re-applies the request to the row as it is now. "Done" is an
+            # action on one occurrence, not a value: if a concurrent write moved the
+            # occurrence meanwhile (another completion), applying it again would skip one.
+            occurrence = (task.due_at, task.recurrence, task.timezone)
+            if completing is not None and completing != occurrence:
+                raise Conflict("This occurrence was completed or rescheduled meanwhile; reload")
+            completing = occurrence
+        if "done" in changes:
+            changes["completed_at"] = utcnow() if changes["done"] else None
         if not changes:  # nothing to write: answer with the row already loaded
             current = {column.name: getattr(task, column.name) for column in TASKS.columns}
             return TaskWrite(row=current, owner_id=task.owner_id)
@@ -217,7 +294,9 @@ async def update_task(
             moved: list[uuid.UUID] = []
             if "project_id" in changes:
                 moved = await _move_subtree(session, task.id, changes)
-            task_changed(session, task.id, user_id, changes)
+            task_changed(session, row, user_id, changes, completion)
+            if changes.get("remind_at") is not None:
+                schedule_reminder(session, task.id, changes["remind_at"])
             places = {(task.owner_id, task.project_id), (row["owner_id"], row["project_id"])}
             users = await audience(session, places)
             session.expire_all()
@@ -253,6 +332,16 @@ async def delete_task(
         if versioned:
             raise PreconditionFailed("Task was modified (version mismatch)")
         raise NotFound("Task")
+    emit(
+        session,
+        "task.deleted",
+        task_id=task.id,
+        actor_id=user_id,
+        owner_id=task.owner_id,
+        project_id=task.project_id,
+        action="deleted",
+        changes={"subtasks": [str(i) for i in subtasks]},
+    )
     return TaskWrite(
         row=None, owner_id=task.owner_id, forget=(task.id, *subtasks), audience=frozenset(users)
     )
