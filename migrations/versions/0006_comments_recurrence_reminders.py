@@ -19,14 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("recurrence", sa.String(length=500), nullable=True))
-        batch_op.add_column(
-            sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("remind_at", taskhub.db.UTCDateTime(timezone=True), nullable=True)
-        )
+    # Plain ADD COLUMN, never a batch "recreate" of `tasks`: SQLite's full-text index
+    # (0004) is keyed by the rows' rowids, which a rebuilt table would not keep.
+    op.add_column("tasks", sa.Column("recurrence", sa.String(length=500), nullable=True))
+    op.add_column(
+        "tasks", sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False)
+    )
+    op.add_column(
+        "tasks", sa.Column("remind_at", taskhub.db.UTCDateTime(timezone=True), nullable=True)
+    )
 
     op.create_table(
         "comments",
@@ -74,7 +75,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_comments_task_id_created_at")
         batch_op.drop_index(batch_op.f("ix_comments_author_id"))
     op.drop_table("comments")
-    with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.drop_column("remind_at")
-        batch_op.drop_column("timezone")
-        batch_op.drop_column("recurrence")
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), for the same reason as above.
+    for column in ("remind_at", "timezone", "recurrence"):
+        op.drop_column("tasks", column)
