@@ -7,10 +7,18 @@ jobs -> activity dependency); this composition-root module hands them over.
 from __future__ import annotations
 
 from taskhub.activity.service import record_activity
-from taskhub.jobs.registry import TASK_ACTIVITY, JobRegistry
+from taskhub.jobs.registry import SEARCH_EMBED, SEARCH_REINDEX, TASK_ACTIVITY, JobRegistry
+from taskhub.search.semantic import embed_job, reindex_job
 from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
 
 def job_registry() -> JobRegistry:
     """A fresh registry of every job this application runs."""
-    return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})
+    return JobRegistry(
+        {
+            TASK_ACTIVITY: record_activity,
+            IMPORT_JOB: run_import_job,
+            SEARCH_EMBED: embed_job,
+            SEARCH_REINDEX: reindex_job,
+        }
+    )
