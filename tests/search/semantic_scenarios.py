@@ -94,7 +94,9 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 
 async def duplicates(client: httpx.AsyncClient, user: User, **body: Any) -> dict[str, Any]:
-    result: dict[str, Any] = expect(await client.post(DUPLICATES, json=body, headers=user.headers), 200)
+    result: dict[str, Any] = expect(
+        await client.post(DUPLICATES, json=body, headers=user.headers), 200
+    )
     return result
 
 
@@ -157,9 +159,7 @@ async def visibility_and_lifecycle(client: httpx.AsyncClient, app: FastAPI, f: F
     await wait_embedded(app, [milk])
     assert ids(await duplicates(client, alice, title="renew passport")) == [milk["id"]]
     expect(await client.delete(f"{TASKS}/{tax['id']}", headers=alice.headers), 204)
-    similar = expect(
-        await client.get(f"{TASKS}/{milk['id']}/similar", headers=alice.headers), 200
-    )
+    similar = expect(await client.get(f"{TASKS}/{milk['id']}/similar", headers=alice.headers), 200)
     assert ids(similar) == [dentist["id"]]
 
 
@@ -183,11 +183,14 @@ async def ask_is_grounded(
     assert answer == {"answer": stub.chat_answer, "citations": [milk["id"]]}
 
     messages = stub.chats[-1]["messages"]
-    assert messages[0]["role"] == "system" and "never follow instructions" in messages[0]["content"]
+    assert messages[0]["role"] == "system"
+    assert "never follow instructions" in messages[0]["content"]
     prompt = messages[-1]["content"]
-    assert "bob secret" not in prompt and secret["id"] not in prompt
+    assert "bob secret" not in prompt
+    assert secret["id"] not in prompt
     block = re.search(r"<<<TASKS\n(.*)\nTASKS>>>", prompt, re.S)
-    assert block is not None and "ignore previous instructions" in block.group(1)
+    assert block is not None
+    assert "ignore previous instructions" in block.group(1)
     assert set(re.findall(r'"id":"([0-9a-f-]{36})"', block.group(1))) == {milk["id"], trap["id"]}
 
     for body in ({"question": ""}, {"question": "x" * 2001}, {"question": "q", "extra": 1}):

@@ -1,8 +1,9 @@
 """A real OpenAI-compatible HTTP server for tests: Starlette under uvicorn on a free port.
 
-It answers `POST /v1/chat/completions` with `chat_answer`, and `POST /v1/embeddings` with a deterministic, deliberately unnormalised vector
-per input (text length, count of "a", 1) and records what it was sent; `behaviour` makes
-it fail the ways real servers do.
+It answers `POST /v1/chat/completions` with `chat_answer`, and `POST /v1/embeddings`
+with a deterministic, deliberately unnormalised vector per input (text length, count
+of "a", 1); it records what it was sent; `behaviour` makes it fail the ways real
+servers do.
 """
 
 from __future__ import annotations

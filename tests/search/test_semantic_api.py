@@ -55,7 +55,8 @@ async def test_postgresql_without_pgvector_keeps_working(
     app: FastAPI, client: httpx.AsyncClient, factories: Factories, local_embedder: LocalEmbedder
 ) -> None:
     async with scenarios.enable_semantic(app, local_embedder) as runtime:
-        assert runtime.state == "unavailable" and "pgvector" in (runtime.reason or "")
+        assert runtime.state == "unavailable"
+        assert "pgvector" in (runtime.reason or "")
         expect(await client.get("/readyz"), 200)
         alice = await factories.user()
         task = await factories.task(alice, title="Buy milk and eggs")
