@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         semantic.install(app.state.semantic)
         app.state.semantic.start()
         app.state.jobs = start_jobs(settings, app.state.db, job_registry())
+        semantic.queue_text_jobs(app.state.db, settings.embeddings != "off")
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield

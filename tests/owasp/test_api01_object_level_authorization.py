@@ -26,6 +26,7 @@ ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "update_task": ("PATCH", "/api/v1/tasks/{task_id}", {"title": "mallory was here"}),
     "delete_task": ("DELETE", "/api/v1/tasks/{task_id}", None),
     "list_task_activity": ("GET", "/api/v1/tasks/{task_id}/activity", None),
+    "similar_tasks": ("GET", "/api/v1/tasks/{task_id}/similar", None),
     "get_project": ("GET", "/api/v1/projects/{project_id}", None),
     "update_project": ("PATCH", "/api/v1/projects/{project_id}", {"name": "mallory's"}),
     "delete_project": ("DELETE", "/api/v1/projects/{project_id}", None),

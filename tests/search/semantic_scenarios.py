@@ -65,11 +65,13 @@ async def enable_semantic(
     app.state.semantic, app.state.vector_ranking = runtime, runtime.rank
     app.state.llm = LanguageModel(llm_url, "stub-chat") if llm_url else None
     semantic.install(runtime)
+    semantic.queue_text_jobs(app.state.db, True)
     runtime.start()
     await runtime.wait()
     try:
         yield runtime
     finally:
+        semantic.queue_text_jobs(app.state.db, False)
         semantic.uninstall(runtime)
         if app.state.llm is not None:
             await app.state.llm.aclose()

@@ -33,7 +33,7 @@ from taskhub.ops.logging import get_logger
 from taskhub.search import vectors
 from taskhub.search.embedders import DISABLED, Embedder, EmbeddingError, OffEmbedder
 from taskhub.tasks.access import USER, sees_project, visible_task_row, visible_tasks
-from taskhub.tasks.events import ids_after, texts_of
+from taskhub.tasks.events import EMBED_TEXTS_KEY, ids_after, texts_of
 
 log = get_logger(__name__)
 
@@ -60,15 +60,21 @@ def content_hash(title: str, description: str) -> str:
 
 
 class Scoped(Protocol):
-    project_id: uuid.UUID | None
-    done: bool | None
+    @property
+    def project_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def done(self) -> bool | None: ...
 
 
 class Query(Protocol):
     """What the vector side needs of a search request (`search.service.SearchRequest`)."""
 
-    q: str
-    limit: int
+    @property
+    def q(self) -> str: ...
+
+    @property
+    def limit(self) -> int: ...
 
     @property
     def scope(self) -> Scoped: ...
@@ -286,6 +292,14 @@ async def visible_rows(
 
 
 # --- the job bodies (registered in taskhub.wiring) --------------------------------------
+
+
+def queue_text_jobs(database: Database, on: bool) -> None:
+    """Whether task writes through `database` queue `search.embed` (see tasks.events)."""
+    info = dict(database.writer.kw.get("info") or {})
+    info[EMBED_TEXTS_KEY] = on
+    database.writer.configure(info=info)
+
 
 _installed: list[Semantic] = []
 

@@ -28,6 +28,9 @@ from taskhub.tasks.models import Task
 
 TASK_ACTIVITY = "task.activity"  # the job name `jobs.registry` maps to its consumer
 TEXT_WRITTEN = "search.embed"  # consumed by search: the task's embedding is recomputed
+# session.info key: set (by the app) when embeddings are on; without it no search.embed
+# message is queued, so a server with TASKHUB_EMBEDDINGS=off pays nothing for them.
+EMBED_TEXTS_KEY = "taskhub.tasks.embed_texts"
 _TEXT = frozenset({"title", "description"})
 
 # Columns that change with every write: not worth reporting as a change.
@@ -57,7 +60,8 @@ def task_changed(
 
 def text_written(session: AsyncSession, task_id: uuid.UUID) -> None:
     """Queue `{"task_id": ...}` for a task created or whose title/description changed."""
-    enqueue(session, TEXT_WRITTEN, {"task_id": str(task_id)})
+    if session.info.get(EMBED_TEXTS_KEY):
+        enqueue(session, TEXT_WRITTEN, {"task_id": str(task_id)})
 
 
 def texts_of(
