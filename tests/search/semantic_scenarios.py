@@ -112,6 +112,18 @@ async def visibility_and_lifecycle(client: httpx.AsyncClient, app: FastAPI, f: F
     bobs = [await f.task(bob, title="Buy milk and eggs") for _ in range(12)]
     await wait_embedded(app, [milk, tax, dentist, *bobs])
 
+    search = "/api/v1/search?q=groceries&mode="
+    meaning = expect(await client.get(search + "semantic", headers=alice.headers), 200)
+    assert meaning["mode"] == "semantic"
+    assert ids(meaning)[0] == milk["id"]
+    assert set(ids(meaning)) == {milk["id"], tax["id"], dentist["id"]}  # none of Bob's
+    fused = expect(await client.get(search + "hybrid", headers=alice.headers), 200)
+    assert fused["mode"] == "hybrid"
+    assert ids(fused)[0] == milk["id"]
+    theirs = expect(await client.get(search + "semantic&limit=3", headers=bob.headers), 200)
+    assert set(ids(theirs)) <= {b["id"] for b in bobs}
+    assert len(ids(theirs)) == 3
+
     found = await duplicates(client, alice, title="buy eggs and milk")
     assert ids(found) == [milk["id"]]
     assert found["items"][0]["score"] >= DUPLICATE_THRESHOLD

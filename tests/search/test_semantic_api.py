@@ -38,6 +38,11 @@ async def test_semantic_routes_answer_409_while_embeddings_are_off(
     assert expect(duplicates, 409) == {"detail": DISABLED}
     ask = await client.post("/api/v1/ask", json={"question": "what?"}, headers=alice.headers)
     assert expect(ask, 409) == {"detail": NOT_CONFIGURED}
+    semantic = await client.get("/api/v1/search?q=milk&mode=semantic", headers=alice.headers)
+    assert expect(semantic, 409) == {"detail": DISABLED}
+    hybrid = expect(await client.get("/api/v1/search?q=milk", headers=alice.headers), 200)
+    assert hybrid["mode"] == "text"  # hybrid answers from text alone, and says so
+    assert [item["task"]["id"] for item in hybrid["items"]] == [task["id"]]
     # Who may see the task is still decided first: Bob learns nothing, not even a 409.
     expect(await client.get(f"/api/v1/tasks/{task['id']}/similar", headers=bob.headers), 404)
     for method, path in (
