@@ -26,6 +26,8 @@ TASKS_READ, TASKS_WRITE, PROJECTS_READ, PROJECTS_WRITE, WEBHOOKS = SCOPES
 
 # Keep it sorted by operation_id: concurrent additions then rarely touch the same lines.
 OPERATION_SCOPES: Final[dict[str, str]] = {
+    # Ask, duplicates and similar only read the caller's tasks (POST carries the text).
+    "ask_tasks": TASKS_READ,
     # Export and import span tasks and projects at once: no single scope covers them.
     "create_import": SESSION_ONLY,
     "create_project": PROJECTS_WRITE,
@@ -35,6 +37,7 @@ OPERATION_SCOPES: Final[dict[str, str]] = {
     "delete_task": TASKS_WRITE,
     "delete_token": SESSION_ONLY,
     "export_data": SESSION_ONLY,
+    "find_duplicates": TASKS_READ,
     "get_import": SESSION_ONLY,
     "get_me": ANY_SCOPE,
     "get_project": PROJECTS_READ,
@@ -47,6 +50,7 @@ OPERATION_SCOPES: Final[dict[str, str]] = {
     "put_project_member": PROJECTS_WRITE,
     "remove_project_member": PROJECTS_WRITE,
     "search_tasks": TASKS_READ,
+    "similar_tasks": TASKS_READ,
     "update_project": PROJECTS_WRITE,
     "update_task": TASKS_WRITE,
 }
