@@ -58,6 +58,9 @@ EXPECTED: dict[str, str] = {
     "register": PUBLIC,
     "remove_project_member": "projects:write",
     "search_tasks": "tasks:read",
+    "similar_tasks": "tasks:read",
+    "find_duplicates": "tasks:read",
+    "ask_tasks": "tasks:read",
     "update_project": "projects:write",
     "update_task": "tasks:write",
 }
