@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import taskhub.models  # noqa: F401  (registers every table on the metadata)
 from taskhub.db import Base
+from taskhub.search.sqlite_vectors import extension_loading_supported, load_sqlite_vec
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,16 @@ target_metadata = Base.metadata
 UNMODELLED_COLUMNS = {("tasks", "search_vector")}
 UNMODELLED_INDEXES = {"ix_tasks_search"}
 UNMODELLED_TABLE_PREFIX = "tasks_fts"
+# Semantic search objects that migration 0005 creates by hand, one backend each (pgvector's
+# `vector`, sqlite-vec's vec0 table and its shadow tables task_vectors_*): not even
+# reflected, since SQLAlchemy knows neither pgvector's type nor vec0's tables.
+UNREFLECTED_TABLE_PREFIXES = ("task_embeddings", "task_vectors")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (
+        type_ == "table" and name is not None and name.startswith(UNREFLECTED_TABLE_PREFIXES)
+    )
 
 
 def include_object(
@@ -47,6 +58,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         compare_type=True,
         compare_server_default=True,
         include_object=include_object,
+        include_name=include_name,
         literal_binds=connection is None,
     )
 
@@ -67,6 +79,10 @@ async def run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = create_async_engine(url, poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite" and extension_loading_supported():
+        # Migration 0005 creates a sqlite-vec table, and later ones may write to `tasks`,
+        # whose triggers touch it: the extension must be loaded here as in the app.
+        load_sqlite_vec(engine)
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)
         await connection.commit()

@@ -63,6 +63,9 @@ EXPECTED: dict[str, str] = {
     "remove_project_member": "projects:write",
     "search_tasks": "tasks:read",
     "update_comment": "tasks:write",
+    "similar_tasks": "tasks:read",
+    "find_duplicates": "tasks:read",
+    "ask_tasks": "tasks:read",
     "update_project": "projects:write",
     "update_task": "tasks:write",
 }

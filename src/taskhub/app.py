@@ -38,7 +38,11 @@ from taskhub.ops.middleware import (
 )
 from taskhub.projects.router import router as projects_router
 from taskhub.routing import ANONYMOUS_PATHS, API_PREFIX
+from taskhub.search import semantic
+from taskhub.search.ask import LanguageModel
+from taskhub.search.embedders import make_embedder
 from taskhub.search.router import router as search_router
+from taskhub.search.semantic_router import router as semantic_router
 from taskhub.settings import Settings, load_settings, secret_of
 from taskhub.tasks.cache import TaskCache
 from taskhub.tasks.router import router as tasks_router
@@ -61,12 +65,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.deactivations.start(
             app.state.db, redis, single_process=settings.local_cache
         )
+        # Semantic search loads its model in the background: requests are answered
+        # meanwhile (search from text alone, the semantic routes 409).
+        app.state.semantic = semantic.Semantic(make_embedder(settings), app.state.db)
+        app.state.vector_ranking = app.state.semantic.rank
+        app.state.llm = LanguageModel.from_settings(settings)
+        semantic.install(app.state.semantic)
+        app.state.semantic.start()
         app.state.jobs = start_jobs(settings, app.state.db, job_registry())
+        semantic.queue_text_jobs(app.state.db, settings.embeddings != "off")
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
         finally:
             await app.state.jobs.stop()
+            semantic.uninstall(app.state.semantic)
+            await app.state.semantic.aclose()
+            if app.state.llm is not None:
+                await app.state.llm.aclose()
             await app.state.db.close()
             if redis is not None:
                 await redis.aclose()
@@ -99,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projects_router,
         search_router,
         transfer_router,
+        semantic_router,
         health_router,
         metrics_router,
     ):

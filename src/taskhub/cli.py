@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from taskhub.search.cli import reindex
 from taskhub.settings import ConfigError, Settings, load_settings
 from taskhub.transfer import cli as transfer_cli
 
@@ -216,3 +217,6 @@ transfer_cli.register(app, _settings)  # export and import
 
 if __name__ == "__main__":
     app()
+
+
+app.command()(reindex)

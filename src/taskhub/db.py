@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlite_vec
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -163,6 +164,7 @@ def _configure_sqlite(engine: AsyncEngine, serialiser: WriteSerialiser) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        _load_sqlite_vec(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -184,6 +186,24 @@ def _configure_sqlite(engine: AsyncEngine, serialiser: WriteSerialiser) -> None:
     @event.listens_for(engine.sync_engine.pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         serialiser.release(record.record_info)
+
+
+def _load_sqlite_vec(dbapi_connection: Any) -> None:
+    """Load sqlite-vec when this Python can: the vector table (migration 0005) and the
+    triggers that keep it in step with `tasks` need it on every connection.
+
+    Extension loading is switched off again right after, so SQL can never load a
+    library of its choosing. aiosqlite runs sqlite3 on its own thread: reach the driver
+    connection through SQLAlchemy's adapter.
+    """
+    if not hasattr(sqlite3.Connection, "enable_load_extension"):
+        return  # semantic search reports itself unavailable (taskhub.search.vectors)
+    path = sqlite_vec.loadable_path()
+    dbapi_connection.run_async(lambda conn: conn.enable_load_extension(True))
+    try:
+        dbapi_connection.run_async(lambda conn: conn.load_extension(path))
+    finally:
+        dbapi_connection.run_async(lambda conn: conn.enable_load_extension(False))
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

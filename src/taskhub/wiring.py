@@ -7,7 +7,14 @@ jobs -> activity dependency); this composition-root module hands them over.
 from __future__ import annotations
 
 from taskhub.activity.service import record_activity
-from taskhub.jobs.registry import TASK_ACTIVITY, TASK_REMINDER, JobRegistry
+from taskhub.jobs.registry import (
+    SEARCH_EMBED,
+    SEARCH_REINDEX,
+    TASK_ACTIVITY,
+    TASK_REMINDER,
+    JobRegistry,
+)
+from taskhub.search.semantic import embed_job, reindex_job
 from taskhub.tasks.reminders import fire_reminder
 from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
@@ -19,5 +26,7 @@ def job_registry() -> JobRegistry:
             TASK_ACTIVITY: record_activity,
             TASK_REMINDER: fire_reminder,
             IMPORT_JOB: run_import_job,
+            SEARCH_EMBED: embed_job,
+            SEARCH_REINDEX: reindex_job,
         }
     )

@@ -31,6 +31,7 @@ ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "get_comment": ("GET", "/api/v1/comments/{comment_id}", None),
     "update_comment": ("PATCH", "/api/v1/comments/{comment_id}", {"body": "mallory was here"}),
     "delete_comment": ("DELETE", "/api/v1/comments/{comment_id}", None),
+    "similar_tasks": ("GET", "/api/v1/tasks/{task_id}/similar", None),
     "get_project": ("GET", "/api/v1/projects/{project_id}", None),
     "update_project": ("PATCH", "/api/v1/projects/{project_id}", {"name": "mallory's"}),
     "delete_project": ("DELETE", "/api/v1/projects/{project_id}", None),

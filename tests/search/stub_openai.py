@@ -1,8 +1,9 @@
 """A real OpenAI-compatible HTTP server for tests: Starlette under uvicorn on a free port.
 
-It answers `POST /v1/embeddings` with a deterministic, deliberately unnormalised vector
-per input (text length, count of "a", 1) and records what it was sent; `behaviour` makes
-it fail the ways real servers do.
+It answers `POST /v1/chat/completions` with `chat_answer`, and `POST /v1/embeddings`
+with a deterministic, deliberately unnormalised vector per input (text length, count
+of "a", 1); it records what it was sent; `behaviour` makes it fail the ways real
+servers do.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class StubState:
     delay_seconds: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    chats: list[dict[str, Any]] = field(default_factory=list)  # chat completion requests
+    chat_answer: str = "nothing"  # what the chat model answers
 
 
 def stub_vector(text: str) -> list[float]:
@@ -63,7 +66,29 @@ def _app(state: StubState) -> Starlette:
         data.reverse()  # servers may answer in any order; `index` says which is which
         return JSONResponse({"object": "list", "model": body["model"], "data": data})
 
-    return Starlette(routes=[Route("/v1/embeddings", embeddings, methods=["POST"])])
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        state.chats.append(body)
+        return JSONResponse(
+            {
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": state.chat_answer},
+                        "finish_reason": "stop",
+                    }
+                ],
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+        ]
+    )
 
 
 @contextmanager

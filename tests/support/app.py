@@ -43,6 +43,8 @@ def build_settings(url: str, data_dir: Path, **overrides: Any) -> Settings:
         **CHEAP_ARGON2,
         "access_log": False,
         "embedded_migrate": False,
+        # No model load per app: the search tests start their own embedder.
+        "embeddings": "off",
     }
     values.update(overrides)
     return finalize(Settings(**values))

@@ -26,6 +26,8 @@ TASKS_READ, TASKS_WRITE, PROJECTS_READ, PROJECTS_WRITE, WEBHOOKS = SCOPES
 
 # Keep it sorted by operation_id: concurrent additions then rarely touch the same lines.
 OPERATION_SCOPES: Final[dict[str, str]] = {
+    # Ask, duplicates and similar only read the caller's tasks (POST carries the text).
+    "ask_tasks": TASKS_READ,
     # Export and import span tasks and projects at once: no single scope covers them.
     "create_import": SESSION_ONLY,
     "create_comment": TASKS_WRITE,
@@ -37,6 +39,7 @@ OPERATION_SCOPES: Final[dict[str, str]] = {
     "delete_task": TASKS_WRITE,
     "delete_token": SESSION_ONLY,
     "export_data": SESSION_ONLY,
+    "find_duplicates": TASKS_READ,
     "get_import": SESSION_ONLY,
     "get_comment": TASKS_READ,
     "get_me": ANY_SCOPE,
@@ -52,6 +55,7 @@ OPERATION_SCOPES: Final[dict[str, str]] = {
     "remove_project_member": PROJECTS_WRITE,
     "search_tasks": TASKS_READ,
     "update_comment": TASKS_WRITE,
+    "similar_tasks": TASKS_READ,
     "update_project": PROJECTS_WRITE,
     "update_task": TASKS_WRITE,
 }

@@ -99,6 +99,12 @@ class LoginGuard:
             await self._limiter.record(key, self._window)
 
 
+async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The id of the account with this e-mail (case-insensitive), if any: for the CLI."""
+    user = await _user_by_email(session, email)
+    return None if user is None else user.id
+
+
 async def _user_by_email(session: AsyncSession, email: str) -> User | None:
     # No stored email is longer, or holds a NUL (which PostgreSQL refuses in a query).
     if len(email) > MAX_EMAIL_CHARS or "\x00" in email:

@@ -59,6 +59,22 @@ def enqueue(
     return message
 
 
+async def pending_payloads(session: AsyncSession, job: str, limit: int) -> list[dict[str, Any]]:
+    """Payloads of up to `limit` pending `job` rows: for a job that batches its peers' work.
+
+    Read only: the rows stay pending and run later (a batching body makes them no-ops).
+    """
+    if limit < 1:
+        return []
+    rows = await session.scalars(
+        select(OutboxMessage.payload)
+        .where(OutboxMessage.job == job, OutboxMessage.status == JobStatus.pending)
+        .order_by(OutboxMessage.available_at)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 # --- running one job ---------------------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # Job names are the contract between the domain that enqueues and the one that runs.
 TASK_ACTIVITY = "task.activity"  # enqueued by tasks, run by activity
 TASK_REMINDER = "task.reminder"  # enqueued by tasks for remind_at, run by tasks.reminders
+SEARCH_EMBED = "search.embed"  # enqueued by tasks (title/description written), run by search
+SEARCH_REINDEX = "search.reindex"  # enqueued by search itself: one backfill batch per run
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """What happened to a task, told to the rest of the system: one outbox message per event.
 
+A text write (creation, or a new title or description) also enqueues `search.embed`
+`{"task_id": "<uuid>"}`, after which the task's embedding is recomputed.
+
 `emit` is the one emission point. Every event SPEC §9 names (`task.created`,
 `task.updated`, `task.completed`, `task.deleted`, `task.reminder`, `comment.created`)
 goes through it, in the transaction of the write that caused it, so the message exists
@@ -25,17 +28,22 @@ never the other way round, so tasks stays below them (see the import-linter cont
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.db import utcnow
 from taskhub.jobs.outbox import enqueue
-from taskhub.jobs.registry import TASK_ACTIVITY, TASK_REMINDER
+from taskhub.jobs.registry import SEARCH_EMBED, TASK_ACTIVITY, TASK_REMINDER
 from taskhub.tasks.models import Task
+
+# session.info key: set (by the app) when embeddings are on; without it no search.embed
+# message is queued, so a server with TASKHUB_EMBEDDINGS=off pays nothing for them.
+EMBED_TEXTS_KEY = "taskhub.tasks.embed_texts"
+_TEXT = frozenset({"title", "description"})
 
 Event = Literal[
     "task.created",
@@ -124,6 +132,8 @@ def task_changed(
         action=action,
         changes={"fields": changed_fields(changes), **(completion or {})},
     )
+    if _TEXT.intersection(changes):
+        text_written(session, row["id"])
 
 
 def schedule_reminder(session: AsyncSession, task_id: uuid.UUID, remind_at: datetime) -> None:
@@ -134,6 +144,40 @@ def schedule_reminder(session: AsyncSession, task_id: uuid.UUID, remind_at: date
     """
     payload = {"task_id": str(task_id), "remind_at": remind_at.isoformat()}
     enqueue(session, TASK_REMINDER, payload, available_at=remind_at)
+
+
+def text_written(session: AsyncSession, task_id: uuid.UUID) -> None:
+    """Queue `{"task_id": ...}` for a task created or whose title/description changed."""
+    if session.info.get(EMBED_TEXTS_KEY):
+        enqueue(session, SEARCH_EMBED, {"task_id": str(task_id)})
+
+
+def texts_of(
+    ids: Sequence[uuid.UUID],
+) -> Select[uuid.UUID, uuid.UUID, uuid.UUID | None, bool, str, str]:
+    """(id, owner_id, project_id, done, title, description) of those tasks that exist.
+
+    For a consumer of `search.embed` (which computes what a task's text means).
+    """
+    return select(
+        Task.id, Task.owner_id, Task.project_id, Task.done, Task.title, Task.description
+    ).where(Task.id.in_(list(ids)))
+
+
+def ids_after(after: uuid.UUID | None, owner_id: uuid.UUID | None, limit: int) -> Select[Any]:
+    """The next `limit` task ids in id order (of one owner's tasks): for a backfill."""
+    query = select(Task.id).order_by(Task.id).limit(limit)
+    if after is not None:
+        query = query.where(Task.id > after)
+    if owner_id is not None:
+        query = query.where(Task.owner_id == owner_id)
+    return query
+
+
+def count_of(owner_id: uuid.UUID | None) -> Select[Any]:
+    """How many tasks there are (of one owner): a backfill's total."""
+    query = select(func.count()).select_from(Task)
+    return query if owner_id is None else query.where(Task.owner_id == owner_id)
 
 
 def existing_task(task_id: uuid.UUID) -> Select[uuid.UUID]:

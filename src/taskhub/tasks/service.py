@@ -23,7 +23,13 @@ from taskhub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionF
 from taskhub.projects.access import Role, role_in
 from taskhub.tasks import writes
 from taskhub.tasks.access import audience, may_write, visible_task, visible_task_row
-from taskhub.tasks.events import changed_fields, emit, schedule_reminder, task_changed
+from taskhub.tasks.events import (
+    changed_fields,
+    emit,
+    schedule_reminder,
+    task_changed,
+    text_written,
+)
 from taskhub.tasks.listing import TaskFilters, TaskPage, list_tasks, place_batch
 from taskhub.tasks.models import TASKS, Task
 from taskhub.tasks.schemas import TaskCreate, TaskUpdate
@@ -195,6 +201,7 @@ async def create_task(session: AsyncSession, user_id: uuid.UUID, data: TaskCreat
     )
     if data.remind_at is not None:
         schedule_reminder(session, row["id"], data.remind_at)
+    text_written(session, row["id"])
     users = await audience(session, {(user_id, data.project_id)})
     return TaskWrite(row=row, owner_id=user_id, audience=frozenset(users))
 
