@@ -18,6 +18,9 @@ from taskhub.auth.pats_router import router as tokens_router
 from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
+from taskhub.events.broker import open_broker
+from taskhub.events.router import router as events_router
+from taskhub.events.streams import StreamLimit
 from taskhub.http.errors import install_error_handlers
 from taskhub.idempotency.middleware import IdempotencyMiddleware
 from taskhub.idempotency.openapi import with_idempotency
@@ -45,6 +48,7 @@ from taskhub.transfer.router import IMPORT_PATH
 from taskhub.transfer.router import router as transfer_router
 from taskhub.web import install_web
 from taskhub.webdocs import install_docs
+from taskhub.webhooks.router import router as webhooks_router
 from taskhub.wiring import job_registry
 
 log = get_logger(__name__)
@@ -60,12 +64,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.deactivations.start(
             app.state.db, redis, single_process=settings.local_cache
         )
-        app.state.jobs = start_jobs(settings, app.state.db, job_registry())
+        app.state.events = open_broker(settings.redis_url)
+        await app.state.events.start()
+        app.state.jobs = start_jobs(
+            settings, app.state.db, job_registry(settings, app.state.events)
+        )
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
         finally:
             await app.state.jobs.stop()
+            await app.state.events.stop()
             await app.state.db.close()
             if redis is not None:
                 await redis.aclose()
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = AccessTokenVerifier(secret_of(settings))
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.deactivations = Deactivations()
+    app.state.event_streams = StreamLimit(settings.events_max_streams_per_user)
 
     install_error_handlers(app)
     for router in (
@@ -99,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transfer_router,
         health_router,
         metrics_router,
+        webhooks_router,
+        events_router,
     ):
         app.include_router(router)
     install_docs(app)

@@ -7,6 +7,9 @@ jobs -> activity dependency); this composition-root module hands them over.
 from __future__ import annotations
 
 from taskhub.activity.service import record_activity
+from taskhub.events.broker import Broker
+from taskhub.events.envelope import Consumer, consuming
+from taskhub.events.publish import Publisher
 from taskhub.jobs.registry import TASK_ACTIVITY, JobRegistry
 from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
@@ -14,3 +17,27 @@ from taskhub.transfer.service import IMPORT_JOB, run_import_job
 def job_registry() -> JobRegistry:
     """A fresh registry of every job this application runs."""
     return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})
+from taskhub.settings import Settings
+from taskhub.webhooks.delivery import BoundedRunner
+from taskhub.webhooks.jobs import DeliverWebhook
+from taskhub.webhooks.service import WEBHOOK_DELIVER, fan_out
+
+
+def job_registry(settings: Settings | None = None, events: Broker | None = None) -> JobRegistry:
+    """A fresh registry of every job this application runs.
+
+    Each `task.activity` message feeds the activity log, then the webhook fan-out, then
+    (given a broker: the API's, or Redis in a worker) the live event streams.
+    """
+    settings = settings or Settings()
+    consumers: list[Consumer] = [fan_out]
+    if events is not None:
+        consumers.append(Publisher(events))
+    deliver = DeliverWebhook(
+        allow_private=settings.webhooks_allow_private,
+        retry_scale=settings.webhooks_retry_scale,
+        runner=BoundedRunner(settings.webhooks_concurrency),
+    )
+    return JobRegistry(
+        {TASK_ACTIVITY: consuming(record_activity, consumers), WEBHOOK_DELIVER: deliver}
+    )

@@ -28,14 +28,24 @@ _LISTENING_KEY = "taskhub.outbox.listening"
 FINISHED = (JobStatus.done, JobStatus.dead)
 
 
-def enqueue(session: AsyncSession, job: str, payload: dict[str, Any]) -> OutboxMessage:
+def enqueue(
+    session: AsyncSession,
+    job: str,
+    payload: dict[str, Any],
+    *,
+    available_at: datetime | None = None,
+) -> OutboxMessage:
     """Record `job` to run after this transaction commits (and only if it does).
+
+    `available_at`: not before then (a scheduled job, e.g. a reminder); default now.
 
     Nothing reaches the broker here: the row commits or rolls back with the write that
     caused it, and a relay (or the embedded runner) picks it up afterwards. So a broker
     outage at commit time delays the job; it never loses it or fails the request.
     """
     message = OutboxMessage(job=job, payload=payload)
+    if available_at is not None:
+        message.available_at = available_at
     session.add(message)
     wake: Callable[[], None] | None = session.info.get(ON_COMMIT_KEY)
     if wake is not None and not session.info.get(_LISTENING_KEY):

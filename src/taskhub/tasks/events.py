@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.jobs.outbox import enqueue
-from taskhub.tasks.models import Task
+from taskhub.tasks.models import TASKS, Task
 
 TASK_ACTIVITY = "task.activity"  # the job name `jobs.registry` maps to its consumer
 
@@ -55,3 +55,12 @@ def existing_task(task_id: uuid.UUID) -> Select[uuid.UUID]:
     nothing then, instead of failing on the foreign key.
     """
     return select(Task.id).where(Task.id == task_id)
+
+
+async def task_snapshot(session: AsyncSession, task_id: uuid.UUID) -> RowMapping | None:
+    """The task's columns as they are now (None once deleted): what an event consumer
+    (webhooks, live events) reports and whose place (owner, project) decides who sees it.
+    """
+    result = await session.execute(select(TASKS).where(Task.id == task_id))
+    row: RowMapping | None = result.mappings().first()
+    return row
