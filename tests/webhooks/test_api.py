@@ -40,7 +40,8 @@ async def test_register_read_update_delete(
 
     assert created["secret"].startswith("whsec_")
     assert created["events"] == ["task.updated"]
-    assert created["enabled"] is True and created["project_id"] is None
+    assert created["enabled"] is True
+    assert created["project_id"] is None
     shown = expect(await hooks_client.get(url, headers=alice.headers), 200)
     assert "secret" not in shown
     listed = expect(await hooks_client.get(WEBHOOKS, headers=alice.headers), 200)
@@ -127,7 +128,8 @@ async def test_events_arrive_signed_in_order_and_are_recorded(
     ]
     assert {d.payload["data"]["task_id"] for d in verifying_receiver.received} == {task["id"]}
     assert [r["status"] for r in rows] == ["delivered"] * 3
-    assert {r["attempts"] for r in rows} == {1} and {r["last_status"] for r in rows} == {200}
+    assert {r["attempts"] for r in rows} == {1}
+    assert {r["last_status"] for r in rows} == {200}
     assert sorted(r["message_id"] for r in rows) == sorted(verifying_receiver.ids())
     assert rows[0]["response_excerpt"] == '{"ok": true}'
 
@@ -193,7 +195,8 @@ async def test_project_scope_and_the_test_event(
 
     rows = await deliveries_when(hooks_client, alice, webhook["id"], settled(2))
 
-    assert queued["event_type"] == "webhook.test" and queued["status"] == "pending"
+    assert queued["event_type"] == "webhook.test"
+    assert queued["status"] == "pending"
     assert sorted(r["task_id"] or "" for r in rows) == ["", in_project["id"]]
     assert sorted(d.payload["type"] for d in verifying_receiver.received) == [
         "task.updated",
@@ -227,7 +230,8 @@ async def test_a_webhook_failing_for_days_is_disabled_and_says_why(
         await hooks_client.get(f"{WEBHOOKS}/{webhook['id']}", headers=alice.headers), 200
     )
 
-    assert rows[0]["last_status"] == 401 and rows[0]["response_excerpt"] == "bad signature"
+    assert rows[0]["last_status"] == 401
+    assert rows[0]["response_excerpt"] == "bad signature"
     assert shown["enabled"] is False, shown
     assert shown["disabled_reason"].startswith("every delivery failed since")
     enabled = expect(
@@ -236,4 +240,5 @@ async def test_a_webhook_failing_for_days_is_disabled_and_says_why(
         ),
         200,
     )
-    assert enabled["enabled"] is True and enabled["disabled_reason"] is None
+    assert enabled["enabled"] is True
+    assert enabled["disabled_reason"] is None
