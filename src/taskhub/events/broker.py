@@ -150,9 +150,7 @@ class RedisBroker(_Subscribers):
 
     async def publish(self, event: LiveEvent) -> str:
         horizon = int((time.time() - RESUME_WINDOW_SECONDS) * 1000)
-        raw = await self._script(
-            keys=[STREAM_KEY, CHANNEL], args=[event.encode(), horizon]
-        )
+        raw = await self._script(keys=[STREAM_KEY, CHANNEL], args=[event.encode(), horizon])
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     async def replay(self, after: str) -> list[LiveEvent]:
