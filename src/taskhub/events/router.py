@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from taskhub.auth.deps import CallerDep
 from taskhub.deps import SettingsDep
-from taskhub.events.broker import Broker, LiveEvent, id_key
+from taskhub.events.broker import Broker, LiveEvent, Subscription, id_key
 from taskhub.events.streams import StreamLimit, Viewer
 from taskhub.routing import error_responses
 
@@ -30,26 +31,29 @@ def _message(event: LiveEvent) -> ServerSentEvent:
 
 
 async def _events(
-    request: Request, broker: Broker, viewer: Viewer, last_event_id: str | None
+    request: Request,
+    broker: Broker,
+    subscription: Subscription,
+    viewer: Viewer,
+    last_event_id: str | None,
 ) -> AsyncIterator[ServerSentEvent]:
-    # Subscribe before replaying, so nothing published in between is missed; the
-    # replayed ids then tell which queued events were already sent.
-    async with broker.subscribe() as subscription:
-        last = id_key(last_event_id) if last_event_id else (0, 0)
-        if last_event_id:
-            for event in await broker.replay(last_event_id):
-                if await viewer.sees(event):
-                    yield _message(event)
-                last = max(last, id_key(event.id))
-        while not subscription.overflowed:
-            event = await subscription.queue.get()
-            if id_key(event.id) <= last:
-                continue
-            last = id_key(event.id)
+    # The subscription was taken before the replay, so nothing published in between is
+    # missed; the replayed ids then tell which queued events were already sent.
+    last = id_key(last_event_id) if last_event_id else (0, 0)
+    if last_event_id:
+        for event in await broker.replay(last_event_id):
             if await viewer.sees(event):
                 yield _message(event)
-            if await request.is_disconnected():
-                return
+            last = max(last, id_key(event.id))
+    while not subscription.overflowed:
+        event = await subscription.queue.get()
+        if id_key(event.id) <= last:
+            continue
+        last = id_key(event.id)
+        if await viewer.sees(event):
+            yield _message(event)
+        if await request.is_disconnected():
+            return
 
 
 def _valid_id(raw: str | None) -> str | None:
@@ -75,14 +79,16 @@ async def stream_events(
     limit: StreamLimit = request.app.state.event_streams
     broker: Broker = request.app.state.events
     viewer = Viewer(request.app.state.db, caller.user_id, settings.events_roles_ttl_seconds)
-    hold = limit.hold(caller.user_id)
-    hold.__enter__()  # raises RateLimited (429) before the stream starts
+    resources = contextlib.AsyncExitStack()
+    # Both before the answer starts: over the limit is a 429, and the subscription exists
+    # by the time the client sees 200, so an event published right after reaches it.
+    resources.enter_context(limit.hold(caller.user_id))
+    subscription = await resources.enter_async_context(broker.subscribe())
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        try:
-            async for message in _events(request, broker, viewer, _valid_id(last_event_id)):
+        async with resources:
+            events = _events(request, broker, subscription, viewer, _valid_id(last_event_id))
+            async for message in events:
                 yield message
-        finally:
-            hold.__exit__(None, None, None)
 
     return EventSourceResponse(stream(), ping=int(max(1, settings.events_heartbeat_seconds)))
