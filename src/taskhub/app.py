@@ -20,7 +20,7 @@ from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.db import Database
 from taskhub.events.broker import open_broker
 from taskhub.events.router import router as events_router
-from taskhub.events.streams import StreamLimit
+from taskhub.events.streams import Memberships, StreamLimit
 from taskhub.http.errors import install_error_handlers
 from taskhub.idempotency.middleware import IdempotencyMiddleware
 from taskhub.idempotency.openapi import with_idempotency
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.db, redis, single_process=settings.local_cache
         )
         app.state.events = open_broker(settings.redis_url)
+        app.state.memberships = Memberships(app.state.db, settings.events_roles_ttl_seconds)
         await app.state.events.start()
         app.state.jobs = start_jobs(
             settings, app.state.db, job_registry(settings, app.state.events)

@@ -16,6 +16,12 @@ from tests.support.factories import User
 READ_TIMEOUT = 15.0
 
 
+def event_order(event_id: str) -> tuple[int, int]:
+    """Ids are `<milliseconds>-<sequence>`: ordered as numbers, not as text."""
+    millis, _, sequence = event_id.partition("-")
+    return int(millis), int(sequence)
+
+
 @dataclass
 class Message:
     id: str

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from tests.events.sse import event_order as _key
 from tests.events.sse import open_stream
 from tests.support.activity import activity_of
 from tests.support.factories import User, register
@@ -75,7 +76,7 @@ async def test_last_event_id_resumes_with_what_was_missed(instance: httpx.AsyncC
 
     assert [m.data["data"]["changes"]["fields"] for m in missed] == [["description"], ["priority"]]
     assert live.event == "task.completed"
-    assert first.id < missed[0].id < missed[1].id < live.id
+    assert _key(first.id) < _key(missed[0].id) < _key(missed[1].id) < _key(live.id)
 
 
 async def test_a_member_removed_from_a_project_stops_receiving_its_events(

@@ -78,7 +78,7 @@ async def stream_events(
     """Events about tasks the caller can see; `Last-Event-ID` resumes within 5 minutes."""
     limit: StreamLimit = request.app.state.event_streams
     broker: Broker = request.app.state.events
-    viewer = Viewer(request.app.state.db, caller.user_id, settings.events_roles_ttl_seconds)
+    viewer = Viewer(request.app.state.memberships, caller.user_id)
     resources = contextlib.AsyncExitStack()
     # Both before the answer starts: over the limit is a 429, and the subscription exists
     # by the time the client sees 200, so an event published right after reaches it.

@@ -1,13 +1,15 @@
 """Who may hold a stream and which events it may carry; no HTTP here.
 
 - `StreamLimit`: at most N open streams per user on this instance (429 above).
-- `Viewer`: the visibility rule (`tasks.access.may_see`) for one stream's user, with
-  the user's project memberships cached for `ttl` seconds, so a member removed from a
-  project stops receiving its events within `ttl` (0: memberships read per event).
+- `Viewer`: the visibility rule (`tasks.access.may_see`) for one stream's user, on
+  `Memberships` cached per user for `ttl` seconds and shared by the instance's
+  streams, so a member removed from a project stops receiving its events within
+  `ttl` (0: memberships read per event).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -42,19 +44,42 @@ class StreamLimit:
                 del self._open[user_id]
 
 
-class Viewer:
-    def __init__(self, database: Database, user_id: uuid.UUID, ttl: float) -> None:
+class Memberships:
+    """Users' project ids, read at most once per `ttl` per user on this instance.
+
+    Shared by every open stream: 1,000 streams of 50 users cost 50 reads per `ttl`,
+    not 1,000. A user removed from a project stops getting its events within `ttl`.
+    """
+
+    def __init__(self, database: Database, ttl: float) -> None:
         self._database = database
-        self.user_id = user_id
         self._ttl = ttl
-        self._projects: set[str] = set()
-        self._read_at = float("-inf")
+        self._known: dict[uuid.UUID, tuple[float, frozenset[str]]] = {}
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+
+    async def projects_of(self, user_id: uuid.UUID) -> frozenset[str]:
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        async with lock:  # one read per user however many streams ask at once
+            known = self._known.get(user_id)
+            if known is not None and time.monotonic() - known[0] < self._ttl:
+                return known[1]
+            async with self._database.reader() as session:
+                projects = frozenset(await roles_of(session, user_id))
+            self._known[user_id] = (time.monotonic(), projects)
+            return projects
+
+
+class Viewer:
+    """The visibility rule for one stream's user."""
+
+    def __init__(self, memberships: Memberships, user_id: uuid.UUID) -> None:
+        self._memberships = memberships
+        self.user_id = user_id
 
     async def sees(self, event: LiveEvent) -> bool:
         if event.owner_id is None:
             return False
-        if event.project_id is not None and time.monotonic() - self._read_at >= self._ttl:
-            async with self._database.reader() as session:
-                self._projects = set(await roles_of(session, self.user_id))
-            self._read_at = time.monotonic()
-        return may_see(self.user_id, event.owner_id, event.project_id, self._projects)
+        projects: frozenset[str] = frozenset()
+        if event.project_id is not None:
+            projects = await self._memberships.projects_of(self.user_id)
+        return may_see(self.user_id, event.owner_id, event.project_id, projects)
