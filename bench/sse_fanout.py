@@ -29,11 +29,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import psutil
 from tests.support.databases import fresh_postgres_database
 from tests.support.servers import ApiProcess, run_migrate
 
 PASSWORD = "correct horse battery"
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident set size of `pid` (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -114,7 +121,7 @@ async def main(args: argparse.Namespace) -> None:
 
 async def _measure(server: ApiProcess, args: argparse.Namespace) -> None:
     assert server.process is not None
-    process = psutil.Process(server.process.pid)
+    pid = server.process.pid
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         users = [await _user(http, n) for n in range(args.users)]
         owner = {"Authorization": f"Bearer {users[0][1]}"}
@@ -132,7 +139,7 @@ async def _measure(server: ApiProcess, args: argparse.Namespace) -> None:
             )
         ).json()
         await asyncio.sleep(1)
-        rss_before = process.memory_info().rss
+        rss_before = _rss_bytes(pid)
         readers = [Reader() for _ in range(args.streams)]
         tasks = [
             asyncio.create_task(r.run(server.port, users[n % args.users][1]))
@@ -140,7 +147,7 @@ async def _measure(server: ApiProcess, args: argparse.Namespace) -> None:
         ]
         await asyncio.gather(*(r.ready.wait() for r in readers))
         await asyncio.sleep(2)
-        rss_open = process.memory_info().rss
+        rss_open = _rss_bytes(pid)
         latencies: list[float] = []
         for n in range(args.events):
             started = time.perf_counter()
