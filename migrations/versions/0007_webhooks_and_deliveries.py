@@ -1,7 +1,7 @@
 """webhooks and their per-delivery rows
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import taskhub.db
 
 revision: str = "0007"
-down_revision: str | None = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

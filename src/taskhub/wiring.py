@@ -11,13 +11,8 @@ from taskhub.events.broker import Broker
 from taskhub.events.envelope import Consumer, consuming
 from taskhub.events.publish import Publisher
 from taskhub.jobs.registry import TASK_ACTIVITY, JobRegistry
-from taskhub.transfer.service import IMPORT_JOB, run_import_job
-
-
-def job_registry() -> JobRegistry:
-    """A fresh registry of every job this application runs."""
-    return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})
 from taskhub.settings import Settings
+from taskhub.transfer.service import IMPORT_JOB, run_import_job
 from taskhub.webhooks.delivery import BoundedRunner
 from taskhub.webhooks.jobs import DeliverWebhook
 from taskhub.webhooks.service import WEBHOOK_DELIVER, fan_out
@@ -39,5 +34,9 @@ def job_registry(settings: Settings | None = None, events: Broker | None = None)
         runner=BoundedRunner(settings.webhooks_concurrency),
     )
     return JobRegistry(
-        {TASK_ACTIVITY: consuming(record_activity, consumers), WEBHOOK_DELIVER: deliver}
+        {
+            TASK_ACTIVITY: consuming(record_activity, consumers),
+            IMPORT_JOB: run_import_job,
+            WEBHOOK_DELIVER: deliver,
+        }
     )
