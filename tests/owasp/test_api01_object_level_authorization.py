@@ -109,8 +109,7 @@ async def _as(client: httpx.AsyncClient, user: User, request: tuple[str, str, An
 def test_every_id_taking_operation_is_in_the_table(app: FastAPI) -> None:
     with_ids = {name for name, (_, path, _) in operations(app).items() if "{" in path}
 
-    assert with_ids == set(ID_OPERATIONS) | set(COVERED_ELSEWHERE)
-    assert with_ids == set(ID_OPERATIONS) | set(WEBHOOK_OPERATIONS)
+    assert with_ids == set(ID_OPERATIONS) | set(COVERED_ELSEWHERE) | set(WEBHOOK_OPERATIONS)
 
 
 async def test_another_users_webhook_is_answered_like_an_unknown_one_and_untouched(

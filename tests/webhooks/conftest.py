@@ -116,16 +116,6 @@ def receiver() -> Iterator[Receiver]:
             yield state
         finally:
             state.release.set()  # let stalled handlers finish, or shutdown would wait on them
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 # --- the API with webhooks that may call 127.0.0.1, on a database of its own -------------
