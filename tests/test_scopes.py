@@ -43,9 +43,12 @@ EXPECTED: dict[str, str] = {
     "delete_task": "tasks:write",
     "delete_token": SESSION,
     "get_comment": "tasks:read",
+    "create_webhook": "webhooks",
+    "delete_webhook": "webhooks",
     "get_me": ANY,
     "get_project": "projects:read",
     "get_task": "tasks:read",
+    "get_webhook": "webhooks",
     "healthz": PUBLIC,
     "list_project_members": "projects:read",
     "list_projects": "projects:read",
@@ -53,6 +56,8 @@ EXPECTED: dict[str, str] = {
     "list_task_comments": "tasks:read",
     "list_tasks": "tasks:read",
     "list_tokens": SESSION,
+    "list_webhook_deliveries": "webhooks",
+    "list_webhooks": "webhooks",
     "login": PUBLIC,
     "logout": PUBLIC,
     "metrics": PUBLIC,
@@ -66,8 +71,11 @@ EXPECTED: dict[str, str] = {
     "similar_tasks": "tasks:read",
     "find_duplicates": "tasks:read",
     "ask_tasks": "tasks:read",
+    "stream_events": "tasks:read",
+    "test_webhook": "webhooks",
     "update_project": "projects:write",
     "update_task": "tasks:write",
+    "update_webhook": "webhooks",
 }
 HOW_TO_ADD = (
     "Decide which personal-token scope each operation needs and add it, by operation_id, "

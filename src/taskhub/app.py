@@ -19,6 +19,9 @@ from taskhub.auth.router import router as auth_router
 from taskhub.auth.tokens import AccessTokenVerifier
 from taskhub.comments.router import router as comments_router
 from taskhub.db import Database
+from taskhub.events.broker import open_broker
+from taskhub.events.router import router as events_router
+from taskhub.events.streams import Memberships, StreamLimit
 from taskhub.http.errors import install_error_handlers
 from taskhub.idempotency.middleware import IdempotencyMiddleware
 from taskhub.idempotency.openapi import with_idempotency
@@ -50,6 +53,7 @@ from taskhub.transfer.router import IMPORT_PATH
 from taskhub.transfer.router import router as transfer_router
 from taskhub.web import install_web
 from taskhub.webdocs import install_docs
+from taskhub.webhooks.router import router as webhooks_router
 from taskhub.wiring import job_registry
 
 log = get_logger(__name__)
@@ -72,7 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.llm = LanguageModel.from_settings(settings)
         semantic.install(app.state.semantic)
         app.state.semantic.start()
-        app.state.jobs = start_jobs(settings, app.state.db, job_registry())
+        app.state.events = open_broker(settings.redis_url)
+        app.state.memberships = Memberships(app.state.db, settings.events_roles_ttl_seconds)
+        await app.state.events.start()
+        app.state.jobs = start_jobs(
+            settings, app.state.db, job_registry(settings, app.state.events)
+        )
         semantic.queue_text_jobs(app.state.db, settings.embeddings != "off")
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.semantic.aclose()
             if app.state.llm is not None:
                 await app.state.llm.aclose()
+            await app.state.events.stop()
             await app.state.db.close()
             if redis is not None:
                 await redis.aclose()
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = AccessTokenVerifier(secret_of(settings))
     app.state.hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.deactivations = Deactivations()
+    app.state.event_streams = StreamLimit(settings.events_max_streams_per_user)
 
     install_error_handlers(app)
     for router in (
@@ -118,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         semantic_router,
         health_router,
         metrics_router,
+        webhooks_router,
+        events_router,
     ):
         app.include_router(router)
     install_docs(app)

@@ -197,10 +197,15 @@ def worker(
     """Run a background-job worker (Celery; needs TASKHUB_BROKER_URL)."""
     settings = _settings()
     _require_broker(settings)
+    from taskhub.events.broker import RedisBroker, open_broker
     from taskhub.jobs.commands import run_worker
     from taskhub.wiring import job_registry
 
-    run_worker(settings, job_registry(), concurrency=concurrency, loglevel=settings.log_level)
+    # Live events reach the API instances only through Redis; without it, none are sent.
+    broker = open_broker(settings.redis_url)
+    events = broker if isinstance(broker, RedisBroker) else None
+    jobs = job_registry(settings, events)
+    run_worker(settings, jobs, concurrency=concurrency, loglevel=settings.log_level)
 
 
 @app.command()

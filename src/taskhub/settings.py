@@ -153,6 +153,17 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
 
+    # Webhooks and live events (SPEC §9, issue 13).
+    # Private/loopback targets are for tests and private deployments only.
+    webhooks_allow_private: bool = False
+    webhooks_concurrency: int = Field(default=8, ge=1, le=256)  # deliveries in flight per worker
+    # Multiplies the whole retry schedule: below 1 only to let tests see retries quickly.
+    webhooks_retry_scale: float = Field(default=1.0, gt=0, le=1)
+    events_max_streams_per_user: int = Field(default=5, ge=1, le=1000)  # per instance
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # How long an open stream trusts the memberships it read (0: ask for every event).
+    events_roles_ttl_seconds: float = Field(default=5.0, ge=0, le=300)
+
 
 def _persisted_secret(data_dir: Path) -> str:
     """Read the embedded secret key, creating it (mode 0600) on first start."""

@@ -48,6 +48,16 @@ ID_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
 COVERED_ELSEWHERE = {
     "get_import": "tests/transfer/test_http.py::test_another_users_import_is_not_found",
 }
+# Webhooks are their owner's alone: Mallory tries to read, repoint, delete and fire Alice's.
+WEBHOOK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "get_webhook": ("GET", "/api/v1/webhooks/{webhook_id}", None),
+    "update_webhook": ("PATCH", "/api/v1/webhooks/{webhook_id}", {"events": ["task.created"]}),
+    "delete_webhook": ("DELETE", "/api/v1/webhooks/{webhook_id}", None),
+    "list_webhook_deliveries": ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", None),
+    "test_webhook": ("POST", "/api/v1/webhooks/{webhook_id}/test", None),
+}
+# A public address literal (no DNS); subscribed to an event these tests never cause.
+PUBLIC_HOOK = {"url": "https://93.184.215.14/hook", "events": ["comment.created"]}
 TASK_OPERATIONS = [name for name, (_, path, _) in ID_OPERATIONS.items() if "{task_id}" in path]
 COMMENT_OPERATIONS = [n for n, (_, path, _) in ID_OPERATIONS.items() if "{comment_id}" in path]
 PROJECT_OPERATIONS = [n for n, (_, path, _) in ID_OPERATIONS.items() if "{project_id}" in path]
@@ -118,7 +128,37 @@ async def _as(client: httpx.AsyncClient, user: User, request: tuple[str, str, An
 def test_every_id_taking_operation_is_in_the_table(app: FastAPI) -> None:
     with_ids = {name for name, (_, path, _) in operations(app).items() if "{" in path}
 
-    assert with_ids == set(ID_OPERATIONS) | set(COVERED_ELSEWHERE)
+    assert with_ids == set(ID_OPERATIONS) | set(COVERED_ELSEWHERE) | set(WEBHOOK_OPERATIONS)
+
+
+async def test_another_users_webhook_is_answered_like_an_unknown_one_and_untouched(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice, mallory = await make_user(), await make_user()
+    response = await client.post("/api/v1/webhooks", json=PUBLIC_HOOK, headers=alice.headers)
+    assert response.status_code == 201, response.text
+    webhook = {k: v for k, v in response.json().items() if k != "secret"}
+
+    for method, template, body in WEBHOOK_OPERATIONS.values():
+        foreign, unknown = [
+            await client.request(
+                method, template.format(webhook_id=i), json=body, headers=mallory.headers
+            )
+            for i in (webhook["id"], unknown_id())
+        ]
+        malformed = await client.request(
+            method, template.format(webhook_id="not-a-uuid"), json=body, headers=mallory.headers
+        )
+        assert foreign.status_code == 404, (template, foreign.text)
+        assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+        assert (malformed.status_code, malformed.json()) == (404, unknown.json())
+
+    shown = await client.get(f"/api/v1/webhooks/{webhook['id']}", headers=alice.headers)
+    deliveries = await client.get(
+        f"/api/v1/webhooks/{webhook['id']}/deliveries", headers=alice.headers
+    )
+    assert shown.json() == webhook
+    assert deliveries.json() == []
 
 
 @pytest.mark.parametrize("where", ["inbox", "project"])

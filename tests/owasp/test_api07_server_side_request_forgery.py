@@ -1,11 +1,14 @@
 """OWASP API7:2023 Server Side Request Forgery.
 
-No endpoint fetches a URL today: webhooks (SPEC §7) will be the first. Until then these
-cases guard that it stays so: the published schema has no URL-typed input, the server
-never connects to an address a client puts in any field or header, and URL-shaped extra
-fields are refused. The first guard FAILS as soon as a URL-typed request field or a
-callback appears; whoever adds one must add SSRF cases for it here (private, loopback
-and link-local targets, redirects, DNS rebinding) and list the field in SSRF_TESTED.
+Webhooks (SPEC §9) are the one feature that calls a URL a client gives: their `url` is
+vetted at creation and update (loopback, private, link-local, CGNAT, metadata, IPv6
+ULA/mapped forms and numeric spellings refused with 422) and again at every delivery,
+so a target that became private later (DNS rebinding, or the deployment flag turned
+off) is never contacted. Everywhere else the server never connects to an address a
+client puts in a field or header, and URL-shaped extra fields are refused. The first
+guard FAILS as soon as another URL-typed request field or a callback appears; whoever
+adds one must add SSRF cases for it here and list the field in SSRF_TESTED.
+(Redirects and rebinding at the socket level: tests/webhooks/test_delivery.py.)
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from taskhub.app import create_app
 from tests.owasp.support import operations
-from tests.support.factories import MakeTask, User
+from tests.support.app import build_settings, make_client, running
+from tests.support.databases import empty_database, migrate
+from tests.support.factories import MakeTask, User, register
 from tests.support.http import expect
+from tests.webhooks.helpers import deliveries_when
 
 # "<operation_id> <location>.<field>" of every URL-typed input that has SSRF cases here.
-SSRF_TESTED: set[str] = set()
+SSRF_TESTED = {"create_webhook body.url", "update_webhook body.url"}
 URL_FORMATS = {"uri", "uri-reference", "iri", "iri-reference", "url", "uri-template", "hostname"}
 URL_WORDS = ("url", "uri", "href", "link", "callback", "webhook", "endpoint", "redirect", "host")
 
@@ -69,7 +76,11 @@ def _request_inputs(app: FastAPI) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _looks_like_a_url(name: str, schema: dict[str, Any]) -> bool:
-    last = name.rsplit(".", 1)[-1].lower()
+    # The field's own name, not the operation's ("create_webhook body" is no URL), and
+    # an object id (`webhook_id`) is not one either.
+    last = name.split(" ", 1)[-1].rsplit(".", 1)[-1].lower()
+    if last.endswith("_id") or last in ("body", "query", "path", "header"):
+        return False
     return schema.get("format") in URL_FORMATS or any(word in last for word in URL_WORDS)
 
 
@@ -183,4 +194,89 @@ async def test_urls_in_every_field_and_header_are_never_fetched(
     await asyncio.sleep(0.5)  # room for any background job (activity) to run
 
     assert [a.status_code for a in answers] == [200, 200, 201, 200], [a.text for a in answers]
+    assert hits == []
+
+
+# --- webhooks: the URL field that exists -------------------------------------------------
+
+UNSAFE_TARGETS = [
+    "http://127.0.0.1:{port}/hook",
+    "http://localhost:{port}/hook",
+    "http://2130706433:{port}/",  # 127.0.0.1 in decimal
+    "http://0x7f.1:{port}/",
+    "http://[::1]:{port}/",
+    "http://[::ffff:127.0.0.1]:{port}/",
+    "http://10.0.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",  # CGNAT
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00::1]/",  # IPv6 ULA
+    "http://metadata.google.internal/",
+    "http://user:pass@93.184.215.14/",  # userinfo
+    "gopher://93.184.215.14/",
+]
+
+
+async def test_webhook_urls_to_private_targets_are_422_and_never_contacted(
+    client: httpx.AsyncClient, alice: User, canary: tuple[str, list[bytes]]
+) -> None:
+    url, hits = canary
+    port = url.rsplit(":", 1)[-1]
+    public = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://93.184.215.14/hook", "events": ["comment.created"]},
+        headers=alice.headers,
+    )
+    webhook = expect(public, 201)
+
+    for target in (t.format(port=port) for t in UNSAFE_TARGETS):
+        body = {"url": target, "events": ["task.created"]}
+        created = await client.post("/api/v1/webhooks", json=body, headers=alice.headers)
+        patched = await client.patch(
+            f"/api/v1/webhooks/{webhook['id']}", json={"url": target}, headers=alice.headers
+        )
+        assert (created.status_code, patched.status_code) == (422, 422), (target, created.text)
+        assert created.json()["detail"][0]["loc"] == ["body", "url"]
+
+    listed = expect(await client.get("/api/v1/webhooks", headers=alice.headers), 200)
+    assert [w["url"] for w in listed] == ["https://93.184.215.14/hook"]
+    assert hits == []
+
+
+async def test_a_webhook_target_that_is_no_longer_allowed_is_refused_at_delivery(
+    tmp_path_factory: pytest.TempPathFactory, canary: tuple[str, list[bytes]]
+) -> None:
+    """Allowed when registered (a private deployment), refused once the flag is off."""
+    url, hits = canary
+    directory = tmp_path_factory.mktemp("ssrf")
+    async with empty_database(directory, "taskhub_ssrf") as database_url:
+        allowed = build_settings(database_url, directory, webhooks_allow_private=True)
+        await migrate(allowed)
+        async with running(create_app(allowed)) as app, make_client(app) as http:
+            alice = await register(http)
+            webhook = expect(
+                await http.post(
+                    "/api/v1/webhooks",
+                    json={"url": f"{url}/hook", "events": ["task.updated"]},
+                    headers=alice.headers,
+                ),
+                201,
+            )
+            task = expect(
+                await http.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers), 201
+            )
+        refused = allowed.model_copy(update={"webhooks_allow_private": False})
+        async with running(create_app(refused)) as app, make_client(app) as http:
+            expect(
+                await http.patch(
+                    f"/api/v1/tasks/{task['id']}", json={"title": "u"}, headers=alice.headers
+                ),
+                200,
+            )
+            rows = await deliveries_when(
+                http, alice, webhook["id"], lambda rows: bool(rows) and rows[0]["attempts"] >= 1
+            )
+
+    assert rows[0]["status"] == "pending", rows  # retried later, in case it is allowed again
+    assert rows[0]["last_error"].startswith("refused:"), rows
     assert hits == []

@@ -18,6 +18,8 @@ from taskhub.settings import Settings, finalize
 TABLES = (
     "idempotency_keys",
     "personal_tokens",
+    "webhook_deliveries",
+    "webhooks",
     "task_activity",
     "comments",
     "task_reminders",

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
+from fastapi import FastAPI
+
+from taskhub.app import create_app
+from taskhub.limits.memory import InMemoryRateLimiter
+from tests.support.app import build_settings, empty_tables, make_client, running
+from tests.support.databases import empty_database, migrate
+from tests.support.factories import Factories
+from tests.webhooks.receiver import VerifyingReceiver
 
 HUGE_BYTES = 8 * 1024 * 1024
 
@@ -107,3 +116,45 @@ def receiver() -> Iterator[Receiver]:
             yield state
         finally:
             state.release.set()  # let stalled handlers finish, or shutdown would wait on them
+
+
+# --- the API with webhooks that may call 127.0.0.1, on a database of its own -------------
+# Its own database: the session's app runs an embedded job runner too (with private
+# targets refused), and would otherwise take these deliveries.
+
+
+@pytest.fixture(scope="module")
+async def hooks_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    directory = tmp_path_factory.mktemp("hooks")
+    async with empty_database(directory, "taskhub_hooks") as url:
+        settings = build_settings(
+            url, directory, webhooks_allow_private=True, webhooks_retry_scale=0.01
+        )
+        await migrate(settings)
+        async with running(create_app(settings)) as started:
+            yield started
+
+
+@pytest.fixture
+async def hooks_client(hooks_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    hooks_app.state.limiter = InMemoryRateLimiter()
+    async with make_client(hooks_app) as client:
+        yield client
+    await empty_tables(hooks_app.state.db)
+
+
+@pytest.fixture
+def hooks(hooks_client: httpx.AsyncClient) -> Factories:
+    return Factories(hooks_client)
+
+
+@pytest.fixture
+def verifying_receiver() -> Iterator[VerifyingReceiver]:
+    receiver = VerifyingReceiver()
+    receiver.up()
+    try:
+        yield receiver
+    finally:
+        if receiver.hold is not None:
+            receiver.hold.set()
+        receiver.down()

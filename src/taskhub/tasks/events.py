@@ -32,13 +32,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import RowMapping, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.db import utcnow
 from taskhub.jobs.outbox import enqueue
 from taskhub.jobs.registry import SEARCH_EMBED, TASK_ACTIVITY, TASK_REMINDER
-from taskhub.tasks.models import Task
+from taskhub.tasks.models import TASKS, Task
 
 # session.info key: set (by the app) when embeddings are on; without it no search.embed
 # message is queued, so a server with TASKHUB_EMBEDDINGS=off pays nothing for them.
@@ -187,3 +187,12 @@ def existing_task(task_id: uuid.UUID) -> Select[uuid.UUID]:
     nothing then, instead of failing on the foreign key.
     """
     return select(Task.id).where(Task.id == task_id)
+
+
+async def task_snapshot(session: AsyncSession, task_id: uuid.UUID) -> RowMapping | None:
+    """The task's columns as they are now (None once deleted): what an event consumer
+    (webhooks, live events) reports and whose place (owner, project) decides who sees it.
+    """
+    result = await session.execute(select(TASKS).where(Task.id == task_id))
+    row: RowMapping | None = result.mappings().first()
+    return row
