@@ -32,6 +32,9 @@ async def test_each_user_gets_the_events_they_can_see_with_ids_and_heartbeats(
 ) -> None:
     alice, bob = await register(instance), await register(instance)
     alices, bobs = await _task(instance, alice), await _task(instance, bob)
+    # Their creation is published by a job: let it pass before the streams open.
+    await activity_of(instance, alice, alices["id"], expected=1)
+    await activity_of(instance, bob, bobs["id"], expected=1)
     async with (
         open_stream(instance, alice) as alice_stream,
         open_stream(instance, bob) as bob_stream,
@@ -61,13 +64,14 @@ async def test_each_user_gets_the_events_they_can_see_with_ids_and_heartbeats(
 async def test_last_event_id_resumes_with_what_was_missed(instance: httpx.AsyncClient) -> None:
     alice = await register(instance)
     task = await _task(instance, alice)
+    await activity_of(instance, alice, task["id"], expected=1)  # creation published first
     async with open_stream(instance, alice) as stream:
         await _patch(instance, alice, task, title="one")
         first = await stream.next()
     await _patch(instance, alice, task, description="two")
     await _patch(instance, alice, task, priority=3)
     # The two are published by the job that also writes the activity: wait for it.
-    assert len(await activity_of(instance, alice, task["id"], expected=3)) == 3
+    assert len(await activity_of(instance, alice, task["id"], expected=4)) == 4
 
     async with open_stream(instance, alice, last_event_id=first.id) as resumed:
         missed = [await resumed.next(), await resumed.next()]

@@ -33,7 +33,9 @@ async def test_receiver_down_then_back_gets_every_event_in_order_once(
     hooks_client: httpx.AsyncClient, hooks: Factories, verifying_receiver: VerifyingReceiver
 ) -> None:
     alice = await hooks.user()
-    webhook = await register_webhook(hooks_client, alice, verifying_receiver.url())
+    webhook = await register_webhook(
+        hooks_client, alice, verifying_receiver.url(), events=["task.updated"]
+    )
     verifying_receiver.secret = webhook["secret"]
     tasks = [await hooks.task(alice) for _ in range(3)]
     verifying_receiver.down()
@@ -95,7 +97,9 @@ async def test_worker_killed_mid_delivery_delivers_once_more_at_most(
         await asyncio.to_thread(first.wait_ready)
         async with httpx.AsyncClient(base_url=first.url, timeout=10) as http:
             alice = await register(http)
-            webhook = await register_webhook(http, alice, verifying_receiver.url())
+            webhook = await register_webhook(
+                http, alice, verifying_receiver.url(), events=["task.completed"]
+            )
             verifying_receiver.secret = webhook["secret"]
             task = expect(
                 await http.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers), 201
