@@ -5,20 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, true
+from sqlalchemy import Boolean, Index, String, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskhub.db import Base, UTCDateTime, new_id, utcnow
-
-
-class HashedUserSecret:
-    """Columns of a secret handed to one user: only its SHA-256 is stored, so a copy of the
-    table signs no one in, and the row goes when the user goes. Refresh tokens, personal
-    tokens and web sessions (web/models.py) are all this shape plus their own columns."""
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+from taskhub.secret_rows import HashedUserSecret
 
 
 class User(Base):

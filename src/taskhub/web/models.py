@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskhub.auth.models import HashedUserSecret
 from taskhub.db import Base, UTCDateTime
+from taskhub.secret_rows import HashedUserSecret
 
 
 class WebSession(HashedUserSecret, Base):
