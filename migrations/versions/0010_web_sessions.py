@@ -10,7 +10,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import taskhub.db
+from taskhub.migration_columns import (
+    cascade_fk,
+    create_indexes,
+    drop_indexes,
+    primary_key,
+    timestamp,
+    uuid_column,
+)
 
 revision: str = "0010"
 down_revision: str | None = "0008"
@@ -21,29 +28,24 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "web_sessions",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        uuid_column(),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
+        uuid_column("user_id"),
         sa.Column("csrf_secret", sa.String(length=64), nullable=False),
-        sa.Column("created_at", taskhub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", taskhub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", taskhub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_web_sessions_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
+        timestamp("created_at"),
+        timestamp("expires_at"),
+        timestamp("last_seen_at"),
+        cascade_fk("web_sessions", "user_id", "users"),
+        primary_key("web_sessions"),
         sa.UniqueConstraint("token_hash", name=op.f("uq_web_sessions_token_hash")),
     )
-    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
-        batch_op.create_index("ix_web_sessions_expires_at", ["expires_at"], unique=False)
-        batch_op.create_index("ix_web_sessions_user_id", ["user_id"], unique=False)
+    create_indexes(
+        "web_sessions",
+        ("ix_web_sessions_expires_at", ["expires_at"]),
+        ("ix_web_sessions_user_id", ["user_id"]),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
-        batch_op.drop_index("ix_web_sessions_user_id")
-        batch_op.drop_index("ix_web_sessions_expires_at")
+    drop_indexes("web_sessions", "ix_web_sessions_user_id", "ix_web_sessions_expires_at")
     op.drop_table("web_sessions")

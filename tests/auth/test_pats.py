@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,10 +25,23 @@ TOKENS = "/api/v1/tokens"
 ME = "/api/v1/users/me"
 
 
-async def _row(app: FastAPI, token_id: str) -> PersonalToken | None:
+async def _row(app: FastAPI, token_id: str) -> PersonalToken:
     async with app.state.db.reader() as session:
         row: PersonalToken | None = await session.get(PersonalToken, uuid.UUID(token_id))
-        return row
+    assert row is not None, f"no personal_tokens row {token_id}"
+    return row
+
+
+async def _last_used_after(
+    app: FastAPI, client: httpx.AsyncClient, token: dict[str, Any], requests: int
+) -> datetime:
+    """Authenticate `requests` times with the token, then read its stored last_used_at."""
+    for _ in range(requests):
+        answer = await client.get(ME, headers=bearer(token["token"]))
+        assert answer.status_code == 200, answer.text
+    last_used_at = (await _row(app, token["id"])).last_used_at
+    assert last_used_at is not None
+    return last_used_at
 
 
 async def _set(app: FastAPI, token_id: str, **values: object) -> None:
@@ -63,7 +77,6 @@ async def test_a_minted_token_is_shown_once_and_stored_only_as_its_sha256(
     assert body["hint"] == f"th_pat_…{secret[-4:]}"
     assert datetime.fromisoformat(body["expires_at"]) == expires
     row = await _row(app, body["id"])
-    assert row is not None
     assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     async with app.state.db.reader() as session:
         dump = (await session.execute(text("SELECT * FROM personal_tokens"))).all()
@@ -100,27 +113,16 @@ async def test_last_used_at_is_written_at_most_once_a_minute(
     alice = await make_user()
     token = await mint_token(client, alice.headers, ["tasks:read"])
 
-    for _ in range(3):
-        assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
-    first = await _row(app, token["id"])
-    assert first is not None
-    assert first.last_used_at is not None
-    assert utcnow() - first.last_used_at < timedelta(minutes=1)
-    for _ in range(3):
-        assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
-    same = await _row(app, token["id"])
-    assert same is not None
-    assert same.last_used_at == first.last_used_at
+    first = await _last_used_after(app, client, token, 3)
+    assert utcnow() - first < timedelta(minutes=1)
+    assert await _last_used_after(app, client, token, 3) == first
 
-    await _set(app, token["id"], last_used_at=first.last_used_at - timedelta(minutes=2))
-    assert (await client.get(ME, headers=bearer(token["token"]))).status_code == 200
+    await _set(app, token["id"], last_used_at=first - timedelta(minutes=2))
+    later = await _last_used_after(app, client, token, 1)
 
-    later = await _row(app, token["id"])
-    assert later is not None
-    assert later.last_used_at is not None
-    assert later.last_used_at > first.last_used_at - timedelta(minutes=1)
+    assert later > first - timedelta(minutes=1)
     listed = (await client.get(TOKENS, headers=alice.headers)).json()["items"]
-    assert datetime.fromisoformat(listed[0]["last_used_at"]) == later.last_used_at
+    assert datetime.fromisoformat(listed[0]["last_used_at"]) == later
 
 
 async def test_a_revoked_token_is_refused_on_its_next_request(

@@ -117,16 +117,45 @@ async def test_owner_changes_a_members_role(
     assert (await roles(client, alice, project))[bob.id] == after
 
 
-async def test_put_with_same_role_is_idempotent(
-    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
+@pytest.mark.parametrize(
+    ("bob_role", "target", "new_role", "by", "final"),
+    [
+        pytest.param(
+            "editor",
+            "bob",
+            "editor",
+            "alice",
+            {"alice": "owner", "bob": "editor"},
+            id="put-with-same-role-is-idempotent",
+        ),
+        pytest.param(
+            "owner",
+            "alice",
+            "viewer",
+            "bob",
+            {"alice": "viewer", "bob": "owner"},
+            id="owner-can-be-demoted-when-another-owner-remains",
+        ),
+    ],
+)
+async def test_role_change_is_accepted(
+    client: httpx.AsyncClient,
+    alice: User,
+    bob: User,
+    shared_project: MakeSharedProject,
+    bob_role: str,
+    target: str,
+    new_role: str,
+    by: str,
+    final: dict[str, str],
 ) -> None:
-    project = await shared_project(alice, bob, "editor")
+    people = {"alice": alice, "bob": bob}
+    project = await shared_project(alice, bob, bob_role)
 
-    expect(
-        await put_role(client, project, bob, "editor", by=alice),
-        200,
-    )
-    assert await roles(client, alice, project) == {alice.id: "owner", bob.id: "editor"}
+    expect(await put_role(client, project, people[target], new_role, by=people[by]), 200)
+    assert await roles(client, people[by], project) == {
+        people[name].id: role for name, role in final.items()
+    }
 
 
 async def test_promoted_owner_can_manage_members(
@@ -301,18 +330,6 @@ async def test_the_only_owner_leaving_is_409(
 
     expect(await client.delete(members_url(project, alice.id), headers=alice.headers), 409)
     assert await roles(client, alice, project) == {alice.id: "owner"}
-
-
-async def test_owner_can_be_demoted_when_another_owner_remains(
-    client: httpx.AsyncClient, alice: User, bob: User, shared_project: MakeSharedProject
-) -> None:
-    project = await shared_project(alice, bob, "owner")
-
-    expect(
-        await put_role(client, project, alice, "viewer", by=bob),
-        200,
-    )
-    assert await roles(client, bob, project) == {alice.id: "viewer", bob.id: "owner"}
 
 
 async def test_owner_can_leave_when_another_owner_remains(

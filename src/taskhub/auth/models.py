@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, true
+from sqlalchemy import Boolean, Index, String, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskhub.db import Base, UTCDateTime, new_id, utcnow
+from taskhub.secret_rows import HashedUserSecret
 
 
 class User(Base):
@@ -24,7 +25,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RefreshToken(Base):
+class RefreshToken(HashedUserSecret, Base):
     """One issued refresh token; only its SHA-256 is stored.
 
     Tokens issued by rotation share a `family_id`. Presenting a spent token revokes
@@ -37,9 +38,6 @@ class RefreshToken(Base):
         Index("ix_refresh_tokens_expires_at", "expires_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -47,7 +45,7 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
-class PersonalToken(Base):
+class PersonalToken(HashedUserSecret, Base):
     """A personal access token (SPEC §10); only its SHA-256 is stored.
 
     `scopes` is the space-separated list (the OAuth2 spelling). Revoking deletes the row,
@@ -57,10 +55,7 @@ class PersonalToken(Base):
     __tablename__ = "personal_tokens"
     __table_args__ = (Index("ix_personal_tokens_user_id", "user_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(20))
     scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

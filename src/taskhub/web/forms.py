@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -16,6 +17,20 @@ from pydantic import BaseModel, ValidationError
 from taskhub.errors import Invalid
 
 Errors = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Again:
+    """A page shown again after a refused form: what was typed, what was wrong, and the
+    status that says why. `values` None: show the stored object afresh (e.g. after a 409)."""
+
+    values: Mapping[str, str] | None
+    errors: Errors
+    status_code: int = 422
+
+
+# A page shown for the first time: stored values, no errors, 200.
+FIRST = Again(None, {}, 200)
 M = TypeVar("M", bound=BaseModel)
 
 # Browsers' timezone offsets span UTC-12:00 .. UTC+14:00 (minutes east of UTC).

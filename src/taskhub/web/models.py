@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskhub.db import Base, UTCDateTime, new_id
+from taskhub.db import Base, UTCDateTime
+from taskhub.secret_rows import HashedUserSecret
 
 
-class WebSession(Base):
-    """Only the SHA-256 of the cookie value is stored: a copy of the table signs no one in."""
+class WebSession(HashedUserSecret, Base):
+    """The cookie value is the secret (HashedUserSecret): only its SHA-256 is stored."""
 
     __tablename__ = "web_sessions"
     __table_args__ = (
@@ -20,9 +20,6 @@ class WebSession(Base):
         Index("ix_web_sessions_expires_at", "expires_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The synchronizer token every form of this session carries (SPEC §8 CSRF).
     csrf_secret: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -43,6 +43,8 @@ from taskhub.web.context import (
     writing,
 )
 from taskhub.web.forms import (
+    FIRST,
+    Again,
     Errors,
     FormInvalid,
     due_of,
@@ -317,9 +319,7 @@ async def _task_page(
     request: Request,
     me: Viewer | None,
     task_id: uuid.UUID,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    status_code: int = 200,
+    again: Again = FIRST,
 ) -> Response:
     async with reading(request) as session:
         me = me or await viewer(request, session)
@@ -331,6 +331,7 @@ async def _task_page(
         parent = None
         if row["parent_id"] is not None:
             parent = await tasks.get_task_row(session, me.user_id, row["parent_id"])
+    values = again.values
     if values is None:
         values = {
             "title": row["title"],
@@ -350,11 +351,11 @@ async def _task_page(
             "parent": parent,
             "subtasks": subtasks,
             "values": values,
-            "errors": errors or {},
+            "errors": again.errors,
             "read_only": project is not None and project.role is Role.viewer,
             "here": f"/tasks/{row['id']}",
         },
-        status_code,
+        again.status_code,
     )
 
 
@@ -377,12 +378,12 @@ async def edit_task(request: Request, task_id: str) -> Response:
             write = await tasks.update_task(session, me.user_id, ident, data, expected)
             await session.commit()
     except FormInvalid as exc:
-        return await _task_page(request, me, ident, values, exc.errors, 422)
+        return await _task_page(request, me, ident, Again(values, exc.errors))
     except Invalid as exc:
-        return await _task_page(request, me, ident, values, invalid_errors(exc, TASK_FIELDS), 422)
+        return await _task_page(request, me, ident, Again(values, invalid_errors(exc, TASK_FIELDS)))
     except PreconditionFailed:
         message = "Someone changed this task meanwhile: this is their version, edit it again."
-        return await _task_page(request, me, ident, None, {"form": message}, 409)
+        return await _task_page(request, me, ident, Again(None, {"form": message}, 409))
     await _after_task_write(request, write)
     return redirect(_safe_next(form.get("next"), f"/tasks/{ident}"))
 
@@ -420,15 +421,18 @@ async def delete_task(request: Request, task_id: str) -> Response:
 async def _projects_page(
     request: Request,
     me: Viewer | None,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    status_code: int = 200,
+    again: Again = FIRST,
 ) -> Response:
     async with reading(request) as session:
         me = me or await viewer(request, session)
         mine = await projects.list_projects(session, me.user_id, PAGE_SIZE, None)
-    context = {"me": me, "projects": mine.items, "values": values or {}, "errors": errors or {}}
-    return render(request, "projects.html", context, status_code)
+    context = {
+        "me": me,
+        "projects": mine.items,
+        "values": again.values or {},
+        "errors": again.errors,
+    }
+    return render(request, "projects.html", context, again.status_code)
 
 
 @router.get("/projects")
@@ -444,7 +448,7 @@ async def create_project(request: Request) -> Response:
     try:
         data = validate(ProjectCreate, values)
     except FormInvalid as exc:
-        return await _projects_page(request, me, values, exc.errors, 422)
+        return await _projects_page(request, me, Again(values, exc.errors))
     async with writing(request) as session:
         project = await projects.create_project(session, me.user_id, data)
         await session.commit()
@@ -456,9 +460,7 @@ async def _project_page(
     request: Request,
     me: Viewer | None,
     project_id: uuid.UUID,
-    values: Mapping[str, str] | None = None,
-    errors: Errors | None = None,
-    status_code: int = 200,
+    again: Again = FIRST,
 ) -> Response:
     async with reading(request) as session:
         me = me or await viewer(request, session)
@@ -484,11 +486,11 @@ async def _project_page(
             "roles": ROLES,
             "is_owner": project.role is Role.owner,
             "read_only": project.role is Role.viewer,
-            "values": values or {"role": Role.editor.value},
-            "errors": errors or {},
+            "values": again.values or {"role": Role.editor.value},
+            "errors": again.errors,
             "here": f"/projects/{project_id}",
         },
-        status_code,
+        again.status_code,
     )
 
 
@@ -512,7 +514,7 @@ async def share_project(request: Request, project_id: str) -> Response:
     values = {"email": form.get("email", ""), "role": form.get("role", "")}
     role = _role_of(values["role"])
     if role is None:
-        return await _project_page(request, me, ident, values, {"role": "Choose a role"}, 422)
+        return await _project_page(request, me, ident, Again(values, {"role": "Choose a role"}))
     async with writing(request) as session:
         # The owner check comes first, so only an owner learns whether an email is known.
         await projects.get_project(session, ident, me.user_id)
@@ -520,7 +522,7 @@ async def share_project(request: Request, project_id: str) -> Response:
         if user is None:
             await session.rollback()
             errors = {"email": "No account uses this email"}
-            return await _project_page(request, me, ident, values, errors, 422)
+            return await _project_page(request, me, ident, Again(values, errors))
         await projects.put_member(session, ident, me.user_id, user.id, role)
         await session.commit()
     await _task_cache(request).memberships_changed([user.id])
@@ -534,7 +536,7 @@ async def change_role(request: Request, project_id: str, user_id: str) -> Respon
     ident, member = parse_id(project_id, "Project"), parse_id(user_id, "Member")
     role = _role_of(form.get("role", ""))
     if role is None:
-        return await _project_page(request, me, ident, None, {"members": "Choose a role"}, 422)
+        return await _project_page(request, me, ident, Again(None, {"members": "Choose a role"}))
     async with writing(request) as session:
         await projects.put_member(session, ident, me.user_id, member, role)
         await session.commit()
