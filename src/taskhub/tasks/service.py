@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskhub.db import utcnow
@@ -65,7 +64,9 @@ class TaskWrite:
     audience: frozenset[uuid.UUID] = frozenset()  # users whose lists now differ
 
 
-async def get_task_row(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> RowMapping:
+async def get_task_row(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> Mapping[str, Any]:
     """The visible task's columns (one statement); NotFound otherwise."""
     row = await visible_task_row(session, user_id, task_id)
     if row is None:
