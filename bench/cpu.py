@@ -14,8 +14,8 @@ proxy runs in this process, so no CPU is reported in that mode.
     python -m bench.cpu --db postgresql --requests 3000
     python -m bench.cpu --db sqlite --scenarios get,create --count
 
-To compare two trees in one run, interleave them (A B A B) and take medians:
-    for i in 1 2 3; do PYTHONPATH=/tmp/base/src python -m bench.cpu ...; python -m bench.cpu ...; done
+To compare two trees, interleave them (A B A B) and take medians: run this module with
+PYTHONPATH=<other tree>/src for A and without for B (the tree installed in the venv).
 """
 
 from __future__ import annotations
@@ -179,9 +179,7 @@ async def _settle(app: Any, within: float = 60.0) -> float:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         async with app.state.db.reader() as session:
-            pending = sum(
-                n for (_, status), n in (await counts(session)).items() if status in BUSY
-            )
+            pending = sum(n for (_, status), n in (await counts(session)).items() if status in BUSY)
         if not pending:
             break
         await asyncio.sleep(0.02)

@@ -13,4 +13,8 @@ from taskhub.transfer.service import IMPORT_JOB, run_import_job
 
 def job_registry() -> JobRegistry:
     """A fresh registry of every job this application runs."""
-    return JobRegistry({TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job})
+    return JobRegistry(
+        {TASK_ACTIVITY: record_activity, IMPORT_JOB: run_import_job},
+        # The activity entry only writes this database: many per transaction.
+        batchable=frozenset({TASK_ACTIVITY}),
+    )
