@@ -33,6 +33,7 @@ from taskhub.limits.memory import InMemoryRateLimiter
 from taskhub.limits.redis import RedisRateLimiter
 from taskhub.ops.health import router as health_router
 from taskhub.ops.logging import configure_logging, get_logger
+from taskhub.ops.metrics import LoopLagMonitor
 from taskhub.ops.metrics import router as metrics_router
 from taskhub.ops.middleware import (
     AuthenticateFirst,
@@ -83,10 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, app.state.db, job_registry(settings, app.state.events)
         )
         semantic.queue_text_jobs(app.state.db, settings.embeddings != "off")
+        loop_lag = LoopLagMonitor()
+        loop_lag.start()
         log.info("started", database=app.state.db.engine.dialect.name, jobs=app.state.jobs.mode)
         try:
             yield
         finally:
+            await loop_lag.stop()
             await app.state.jobs.stop()
             semantic.uninstall(app.state.semantic)
             await app.state.semantic.aclose()
@@ -105,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # webdocs serves /docs and /redoc without a CDN
         redoc_url=None,
+        # No OpenTelemetry here; left on, FastAPI asks the OTel API on every request
+        # whether a provider was configured (a lookup that reads os.environ).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.limiter = InMemoryRateLimiter()

@@ -6,10 +6,12 @@ import asyncio
 import sqlite3
 import uuid
 import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import sqlite_vec
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
@@ -256,3 +259,89 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+# --- PostgreSQL: hot reads without the ORM execute path ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+_COMPILED: dict[int, tuple[Executable, _Compiled | None]] = {}
+
+
+def _compile_for_asyncpg(statement: Executable, dialect: Dialect) -> _Compiled | None:
+    """SQL text, parameter order and SQLAlchemy's own type conversions, computed once.
+
+    None for a statement whose text depends on its values (expanding IN lists).
+    """
+    compiled: Any = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    sql = str(compiled)
+    if "POSTCOMPILE" in sql:
+        return None
+    order = tuple(compiled.positiontup or ())
+    processors = compiled._bind_processors
+    results = []
+    for entry in compiled._result_columns:
+        process = entry.type._cached_result_processor(dialect, None)
+        if process is not None:
+            results.append((entry.keyname, process))
+    return _Compiled(sql, order, tuple(processors.get(n) for n in order), tuple(results))
+
+
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
+    # Keyed by identity and holding the statement, so an id is never reused for another.
+    cached = _COMPILED.get(id(statement))
+    if cached is None:
+        cached = _COMPILED[id(statement)] = (statement, _compile_for_asyncpg(statement, dialect))
+    return cached[1]
+
+
+async def fetch_mappings(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[Mapping[str, Any]]:
+    """Run a prebuilt read and return its rows as mappings, the same values as `execute`.
+
+    On PostgreSQL the statement's SQL is compiled once and sent on the session's own
+    asyncpg connection (a prepared statement from asyncpg's cache): the ORM execute path
+    (compile cache lookup, parameter processing, result objects) cost several times the
+    driver's CPU for these one-round-trip reads. SQLAlchemy's bind and result
+    conversions still apply. SQLite, and a driver error, take the ordinary path, so
+    errors reach the handlers wrapped exactly as before.
+
+    Only for statements built once (module constants or memoized): the compiled form is
+    cached by identity.
+    """
+    bind = session.get_bind()
+    if bind.dialect.driver == "asyncpg":
+        compiled = _compiled(statement, bind.dialect)
+        if compiled is not None:
+            connection = await session.connection()
+            raw: Any = (await connection.get_raw_connection()).driver_connection
+            args = [
+                params[name] if bind_ is None else bind_(params[name])
+                for name, bind_ in zip(compiled.order, compiled.binds, strict=True)
+            ]
+            announce = connection.sync_connection.dispatch.before_cursor_execute  # type: ignore[union-attr]
+            if (
+                announce
+            ):  # someone listens (tests counting statements): tell them, as SQLAlchemy would
+                announce(connection.sync_connection, None, compiled.sql, args, None, False)
+            try:
+                records = await raw.fetch(compiled.sql, *args)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                pass  # run it again below: SQLAlchemy wraps the error, invalidates if dead
+            else:
+                rows = [dict(record) for record in records]
+                for key, process in compiled.results:
+                    for row in rows:
+                        row[key] = process(row[key])
+                return rows
+    result = await session.execute(statement, params)
+    mappings: Sequence[Any] = result.mappings().all()
+    return mappings

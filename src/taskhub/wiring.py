@@ -49,5 +49,9 @@ def job_registry(settings: Settings | None = None, events: Broker | None = None)
             WEBHOOK_DELIVER: deliver,
             SEARCH_EMBED: embed_job,
             SEARCH_REINDEX: reindex_job,
-        }
+        },
+        # The activity entry (and its fan-out) writes only this database: many per
+        # transaction. Live events published by a batch that then fails and reruns one by
+        # one are published again: at least once, like webhooks.
+        batchable=frozenset({TASK_ACTIVITY}),
     )

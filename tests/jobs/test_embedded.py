@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from taskhub.jobs.models import JobStatus, OutboxMessage
+from taskhub.jobs.outbox import enqueue
+from taskhub.jobs.registry import TASK_ACTIVITY
+from taskhub.tasks.events import task_changed
 from tests.support.activity import activity_of, complete_and_wait
 from tests.support.factories import MakeTask, User
 from tests.support.http import expect
@@ -97,3 +101,28 @@ async def test_outbox_row_commits_with_the_write_or_not_at_all(
     async with app.state.db.reader() as session:
         payloads = (await session.scalars(select(OutboxMessage.payload))).all()
         assert [p["action"] for p in payloads] == ["created"]  # nothing for the refused write
+
+
+async def test_a_backlog_runs_in_batches_and_one_failing_job_spares_the_rest(
+    alice: User, app: FastAPI, client: httpx.AsyncClient, make_task: MakeTask
+) -> None:
+    task = await make_task(alice)
+    changes = 20  # more than one transaction batch of the runner
+    async with app.state.db.writer() as session:
+        # A backlog committed at once (as after a restart), with one message whose body
+        # fails (no task_id in its payload) in the middle of it.
+        for i in range(changes):
+            row = {"id": uuid.UUID(task["id"]), "owner_id": uuid.UUID(alice.id), "project_id": None}
+            task_changed(session, row, uuid.UUID(alice.id), {"priority": i % 5})
+            if i == changes // 2:
+                enqueue(session, TASK_ACTIVITY, {"actor_id": alice.id})
+        await session.commit()
+    app.state.jobs.loop.wake()
+
+    entries = await activity_of(client, alice, task["id"], expected=changes + 1)
+
+    assert len(entries) == changes + 1  # its creation and every good job, each once
+    async with app.state.db.reader() as session:
+        rows = (await session.execute(select(OutboxMessage.status, OutboxMessage.attempts))).all()
+    failed = [(status, attempts) for status, attempts in rows if status != JobStatus.done]
+    assert failed == [(JobStatus.pending, 1)]  # only the bad one, retried later

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -126,3 +128,30 @@ async def test_metrics_are_served_while_the_database_is_down(tmp_path: Path) -> 
 
     assert response.status_code == 200, response.text
     assert REQUESTS in {metric.name for metric in text_string_to_metric_families(response.text)}
+
+
+LOOP_LAG = "taskhub_event_loop_lag_seconds"
+
+
+async def _lag_counts(client: httpx.AsyncClient) -> tuple[float, float]:
+    """(samples taken, samples of at most 0.25 s) of the loop-lag histogram."""
+    samples = await _samples(client, LOOP_LAG)
+    total = sum(v for name, _, v in samples if name == f"{LOOP_LAG}_count")
+    quick = sum(
+        v for name, labels, v in samples if name == f"{LOOP_LAG}_bucket" and labels["le"] == "0.25"
+    )
+    return total, quick
+
+
+async def test_a_blocked_event_loop_shows_as_loop_lag(client: httpx.AsyncClient) -> None:
+    total, quick = await _lag_counts(client)
+
+    # Hold the loop the app runs on longer than the monitor's whole interval: whenever its
+    # timer was due, it fires at least 0.35 s late.
+    time.sleep(0.6)
+
+    deadline = time.monotonic() + 10
+    while (after := await _lag_counts(client))[0] == total and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert after[0] > total, "no loop-lag sample after the block"
+    assert after[0] - total > after[1] - quick, "the block was not recorded as lag over 0.25 s"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from taskhub.db import Database
@@ -58,6 +59,37 @@ async def execute(database: Database, jobs: JobRegistry, message_id: uuid.UUID) 
         await session.commit()
         JOBS_TOTAL.labels(message.job, Outcome.succeeded).inc()
         return Outcome.succeeded
+
+
+async def execute_batch(
+    database: Database, jobs: JobRegistry, message_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Run the batchable jobs among these in one transaction; return the others' ids.
+
+    Each job runs as `execute` would (skipped if finished, done-mark in the same
+    transaction), with one BEGIN/COMMIT and one lock statement for the batch instead of
+    per job. All or nothing: if a body fails, nothing commits and the error propagates,
+    so the caller runs the batch one by one (`execute`) and records that one's failure.
+    """
+    succeeded: list[str] = []
+    duplicates: list[str] = []
+    others: list[uuid.UUID] = []
+    async with database.writer() as session:
+        for message in await outbox.lock_many(session, message_ids):
+            if message.status in outbox.FINISHED:
+                duplicates.append(message.job)
+            elif message.job not in jobs.batchable:
+                others.append(message.id)
+            else:
+                await jobs[message.job](session, outbox.job_of(message))
+                outbox.mark_done(message)
+                succeeded.append(message.job)
+        await session.commit()
+    for name in succeeded:
+        JOBS_TOTAL.labels(name, Outcome.succeeded).inc()
+    for name in duplicates:
+        JOBS_TOTAL.labels(name, Outcome.duplicate).inc()
+    return others
 
 
 async def record_failure(

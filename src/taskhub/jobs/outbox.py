@@ -83,6 +83,17 @@ async def lock(session: AsyncSession, message_id: uuid.UUID) -> OutboxMessage | 
     return await session.get(OutboxMessage, message_id, with_for_update=True)
 
 
+async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[OutboxMessage]:
+    """These rows (those still there), locked until the transaction ends, in id order."""
+    rows = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
+    return list(rows.scalars().all())
+
+
 def job_of(message: OutboxMessage) -> Job:
     return Job(
         id=message.id, name=message.job, payload=message.payload, created_at=message.created_at

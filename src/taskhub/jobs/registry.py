@@ -36,10 +36,18 @@ JobFunction = Callable[[AsyncSession, Job], Awaitable[None]]
 class JobRegistry(Mapping[str, JobFunction]):
     """Job name -> body. Built once at start-up; a name is registered once."""
 
-    def __init__(self, functions: Mapping[str, JobFunction] | None = None) -> None:
+    def __init__(
+        self,
+        functions: Mapping[str, JobFunction] | None = None,
+        *,
+        batchable: frozenset[str] = frozenset(),
+    ) -> None:
         self._functions: dict[str, JobFunction] = {}
         for name, function in (functions or {}).items():
             self.register(name, function)
+        # Bodies that only write this database (no call out, nothing a retry would
+        # repeat elsewhere): the embedded runner may run several in one transaction.
+        self.batchable = batchable
 
     def register(self, name: str, function: JobFunction) -> None:
         if name in self._functions:

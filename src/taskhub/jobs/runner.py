@@ -28,6 +28,9 @@ log = get_logger(__name__)
 
 POLL_SECONDS = 1.0
 BATCH = 50
+# Jobs per transaction in the embedded runner. One commit per job cost more than the
+# job; on SQLite a transaction holds the write lock, so batches stay short.
+TRANSACTION_BATCH = 16
 MAINTENANCE_EVERY = timedelta(hours=1)
 
 
@@ -93,9 +96,18 @@ class EmbeddedRunner(_Loop):
         async with self.database.writer() as session:
             ids = await outbox.claim(session, BATCH, execute.LEASE)
             await session.commit()
+        for start in range(0, len(ids), TRANSACTION_BATCH):
+            await self.run_batch(ids[start : start + TRANSACTION_BATCH])
+        return len(ids) == BATCH
+
+    async def run_batch(self, ids: list[uuid.UUID]) -> None:
+        """Batchable jobs in one transaction; the rest, or all after a failure, one by one."""
+        try:
+            ids = await execute.execute_batch(self.database, self.jobs, ids)
+        except Exception as exc:
+            log.info("job_batch_failed", jobs=len(ids), error=f"{type(exc).__name__}: {exc}")
         for message_id in ids:
             await self.run_one(message_id)
-        return len(ids) == BATCH
 
     async def run_one(self, message_id: uuid.UUID) -> None:
         try:

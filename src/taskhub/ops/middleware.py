@@ -63,6 +63,8 @@ ROUTE_TEMPLATE = "taskhub.route_template"
 
 access_log = get_logger("taskhub.access")
 
+Headers = tuple[tuple[bytes, bytes], ...]
+
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
@@ -71,25 +73,68 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _security_headers(csp: bytes, referrer: tuple[bytes, bytes], *, no_store: bool) -> Headers:
+    headers = [*BASE_HEADERS, referrer, (b"content-security-policy", csp)]
+    if no_store:
+        headers.append((b"cache-control", b"no-store"))
+    return tuple(headers)
+
+
 def _is_web_page(path: str) -> bool:
     return path == "/" or any(path == p or path.startswith(p + "/") for p in WEB_PATHS)
 
 
-def _page_policy(path: str) -> tuple[bytes, tuple[bytes, bytes]]:
-    if _is_web_page(path) or path.startswith(WEB_STATIC):
-        # Like the admin: a same-origin Referer backs up Origin for the CSRF check.
-        return WEB_CSP, SAME_ORIGIN_REFERRER
+API_POLICY = _security_headers(API_CSP, NO_REFERRER, no_store=True)
+DOCS_POLICY = _security_headers(DOCS_CSP, NO_REFERRER, no_store=False)
+ADMIN_POLICY = _security_headers(ADMIN_CSP, SAME_ORIGIN_REFERRER, no_store=False)
+# Like the admin: a same-origin Referer backs up Origin for the CSRF check. Pages show
+# one person's data: never kept by a browser or proxy cache either.
+WEB_PAGE_POLICY = _security_headers(WEB_CSP, SAME_ORIGIN_REFERRER, no_store=True)
+WEB_STATIC_POLICY = _security_headers(WEB_CSP, SAME_ORIGIN_REFERRER, no_store=False)
+DEFAULT_POLICY = _security_headers(API_CSP, NO_REFERRER, no_store=False)
+
+
+def _page_policy(path: str) -> Headers:
+    """The security headers of every response under `path`: prebuilt, a request picks one.
+
+    A new kind of page (its own CSP) is one more policy here.
+    """
+    if path.startswith("/api/"):  # the hot path first
+        return API_POLICY
+    if _is_web_page(path):
+        return WEB_PAGE_POLICY
+    if path.startswith(WEB_STATIC):
+        return WEB_STATIC_POLICY
     if path.startswith(DOCS_PATHS):
-        return DOCS_CSP, NO_REFERRER
+        return DOCS_POLICY
     if path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
-        return ADMIN_CSP, SAME_ORIGIN_REFERRER
-    return API_CSP, NO_REFERRER
+        return ADMIN_POLICY
+    return DEFAULT_POLICY
+
+
+class _RequestMetrics:
+    """The labelled counter and histogram children, looked up once per label set."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                REQUESTS.labels(method, route, status),
+                LATENCY.labels(method, route, status),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        self.metrics = _RequestMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,22 +146,16 @@ class RequestContextMiddleware:
         if not REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         path: str = scope["path"]
-        csp, referrer = _page_policy(path)
-        # Pages show one person's data: never kept by a browser or proxy cache either.
-        no_store = path.startswith("/api/") or _is_web_page(path)
+        policy = _page_policy(path)
         status_code = 500
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers.extend(BASE_HEADERS)
-                headers.append(referrer)
-                headers.append((b"content-security-policy", csp))
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"server"]
+                headers.extend(policy)
                 headers.append((b"x-request-id", request_id.encode()))
-                if no_store:
-                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
@@ -128,9 +167,7 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or scope.get(ROUTE_TEMPLATE) or "<unmatched>"
             method = scope["method"]
-            status = str(status_code)
-            REQUESTS.labels(method, template, status).inc()
-            LATENCY.labels(method, template, status).observe(elapsed)
+            self.metrics.observe(method, template, str(status_code), elapsed)
             if self.access_log_enabled:
                 access_log.info(
                     "request",

@@ -28,12 +28,11 @@ module, never on a hand-written `owner_id = ...` or membership join, so a new fe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    RowMapping,
     Select,
     Subquery,
     Uuid,
@@ -46,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskhub.db import fetch_mappings
 from taskhub.projects.access import (
     MEMBER_ROLE,
     Role,
@@ -137,11 +137,10 @@ async def visible_task(
 
 async def visible_task_row(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
-) -> RowMapping | None:
+) -> Mapping[str, Any] | None:
     """The task's columns and the caller's `role` as a plain row (for reads), or None."""
-    result = await session.execute(VISIBLE_TASK_ROW, {"user_id": user_id, "task_id": task_id})
-    row: RowMapping | None = result.mappings().first()
-    return row
+    rows = await fetch_mappings(session, VISIBLE_TASK_ROW, {"user_id": user_id, "task_id": task_id})
+    return rows[0] if rows else None
 
 
 async def audience(session: AsyncSession, places: Iterable[Place]) -> set[uuid.UUID]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Integer, RowMapping, String, Uuid, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskhub.db import fetch_mappings
 from taskhub.errors import NotFound
 from taskhub.pagination import decode_cursor, encode_cursor, fingerprint
 from taskhub.tasks.access import USER, in_inbox_of, project_tasks, sees_project, visible_tasks
@@ -43,7 +45,7 @@ class TaskFilters:
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    rows: list[RowMapping]
+    rows: Sequence[Mapping[str, Any]]
     next_cursor: str | None
 
 
@@ -156,8 +158,7 @@ async def list_tasks(
         due_before=filters.due_before is not None,
         words=bool(terms),
     )
-    result = await session.execute(_list_statement(shape), params)
-    rows = list(result.mappings().all())
+    rows = await fetch_mappings(session, _list_statement(shape), params)
     next_cursor = None
     if len(rows) > limit:
         next_cursor = encode_cursor(fp, ordering.key_of(rows[limit - 1]))

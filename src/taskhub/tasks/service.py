@@ -73,7 +73,9 @@ class TaskWrite:
     audience: frozenset[uuid.UUID] = frozenset()  # users whose lists now differ
 
 
-async def get_task_row(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> RowMapping:
+async def get_task_row(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> Mapping[str, Any]:
     """The visible task's columns (one statement); NotFound otherwise."""
     row = await visible_task_row(session, user_id, task_id)
     if row is None:

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import RowMapping
 
 from taskhub.auth import service as auth_service
 from taskhub.auth.schemas import UserCreate
@@ -88,11 +87,13 @@ async def _after_task_write(request: Request, write: tasks.TaskWrite) -> None:
     await cache.lists_changed(write.audience)
 
 
-def _nest(rows: Sequence[RowMapping]) -> tuple[list[RowMapping], dict[Any, list[RowMapping]]]:
+def _nest(
+    rows: Sequence[Mapping[Any, Any]],
+) -> tuple[list[Mapping[Any, Any]], dict[Any, list[Mapping[Any, Any]]]]:
     """Top-level rows and each row's subtasks, for rows on this page."""
     ids = {row["id"] for row in rows}
-    children: dict[Any, list[RowMapping]] = defaultdict(list)
-    top: list[RowMapping] = []
+    children: dict[Any, list[Mapping[Any, Any]]] = defaultdict(list)
+    top: list[Mapping[Any, Any]] = []
     for row in rows:
         if row["parent_id"] is not None and row["parent_id"] in ids:
             children[row["parent_id"]].append(row)
@@ -224,7 +225,8 @@ async def task_list(
                 ),
                 getattr(request.app.state, "vector_ranking", None),
             )
-            rows, next_cursor = [row for row, _ in found.hits], None
+            rows: Sequence[Mapping[Any, Any]] = [row for row, _ in found.hits]
+            next_cursor = None
         else:
             page = await tasks.list_tasks(session, me.user_id, filters, PAGE_SIZE, cursor)
             rows, next_cursor = page.rows, page.next_cursor
