@@ -84,14 +84,19 @@ async def lock(session: AsyncSession, message_id: uuid.UUID) -> OutboxMessage | 
 
 
 async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[OutboxMessage]:
-    """These rows (those still there), locked until the transaction ends, in id order."""
+    """These rows (those still there), locked until the transaction ends, oldest first.
+
+    Locked in id order (one order for every locker), returned in the order they were
+    written: consumers such as the webhook fan-out rely on a task's events running in
+    the order they happened.
+    """
     rows = await session.execute(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.id)
         .with_for_update()
     )
-    return list(rows.scalars().all())
+    return sorted(rows.scalars().all(), key=lambda m: (m.created_at, m.id))
 
 
 def job_of(message: OutboxMessage) -> Job:
