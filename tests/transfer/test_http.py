@@ -83,12 +83,27 @@ def comparable(document: dict[str, Any]) -> dict[str, Any]:
         entry = strip(task)
         entry["project_id"] = projects.get(task["project_id"])
         entry["parent_id"] = tasks.get(task["parent_id"])
+        entry["comments"] = [strip(comment) for comment in task["comments"]]
         out_tasks.append(entry)
     return {
         **strip(document),
         "projects": sorted((strip(p) for p in document["projects"]), key=lambda p: p["name"]),
         "tasks": sorted(out_tasks, key=lambda t: (t["project_id"] or "", t["title"])),
     }
+
+
+async def comment(client: httpx.AsyncClient, user: User, task_id: str, body: str) -> None:
+    response = await client.post(
+        f"/api/v1/tasks/{task_id}/comments", json={"body": body}, headers=user.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+async def comments_on(client: httpx.AsyncClient, user: User, task_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/api/v1/tasks/{task_id}/comments", headers=user.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 async def test_export_round_trips_through_a_fresh_account(
@@ -122,12 +137,20 @@ async def test_export_round_trips_through_a_fresh_account(
     await share(bob, shared, alice, "editor")
     await make_task(alice, title="In bob's project", project_id=shared["id"])
     await make_task(bob, title="Bob's inbox")
+    await comment(client, alice, parent["id"], "Which colour?")
+    await comment(client, alice, parent["id"], "=SUM(A1) stays text\nover two lines")
+    await comment(client, alice, early["id"], "Attach to the late parent")
 
     first = (await export(client, alice)).json()
     assert first["format"] == "taskhub-export"
     assert first["version"] == 1
     assert {p["name"] for p in first["projects"]} == {"Home", "Empty"}
     assert len(first["tasks"]) == 7
+    said = {t["title"]: [c["body"] for c in t["comments"]] for t in first["tasks"]}
+    assert said["Paint"] == ["Which colour?", "=SUM(A1) stays text\nover two lines"]
+    assert said["Early child"] == ["Attach to the late parent"]
+    assert said["Buy paint"] == []
+    assert all(set(c) == {"body", "created_at"} for t in first["tasks"] for c in t["comments"])
 
     report = await imported(client, carol, orjson.dumps(first), "application/json")
     assert report["created"] == 9, report  # 2 projects + 7 tasks
@@ -135,6 +158,9 @@ async def test_export_round_trips_through_a_fresh_account(
 
     again = (await export(client, carol)).json()
     assert comparable(again) == comparable(first)
+    painted = next(t for t in again["tasks"] if t["title"] == "Paint")
+    authors = {c["author_id"] for c in await comments_on(client, carol, painted["id"])}
+    assert authors == {carol.id}
 
 
 async def test_reimporting_the_same_file_creates_nothing(
@@ -151,6 +177,73 @@ async def test_reimporting_the_same_file_creates_nothing(
     assert (first["created"], first["skipped"]) == (2, 0), first
     assert (second["created"], second["skipped"]) == (0, 2), second
     assert len((await export(client, bob)).json()["tasks"]) == 2
+
+
+async def test_json_comments_are_imported_once_and_bad_ones_reported_on_the_task_line(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+    document = orjson.dumps(
+        {
+            "format": "taskhub-export",
+            "version": 1,
+            "tasks": [
+                {"title": "Plain"},
+                {
+                    "title": "Talked about",
+                    "comments": [
+                        {"body": "first"},
+                        {"body": "   "},
+                        {"body": "nul \u0000"},
+                        "not an object",
+                        {"body": "x" * 10_001},
+                        {"body": "last", "created_at": "2026-01-01T00:00:00Z"},
+                    ],
+                },
+                {"title": "Odd comments", "comments": {"body": "not a list"}},
+            ],
+        }
+    )
+
+    first = await imported(client, alice, document, "application/json")
+    second = await imported(client, alice, document, "application/json")
+
+    assert first["created"] == 3, first
+    assert sorted((e["line"], e["reason"]) for e in first["errors"]) == [
+        (2, "comment 2: body: Value error, must not be blank"),
+        (2, "comment 3: contains a NUL character"),
+        (2, "comment 4: not an object"),
+        (2, "comment 5: body: String should have at most 10000 characters"),
+        (3, "comments: not an array"),
+    ], first
+    assert (second["created"], second["skipped"]) == (0, 3), second
+    tasks = {t["title"]: t for t in (await export(client, alice)).json()["tasks"]}
+    assert [c["body"] for c in tasks["Talked about"]["comments"]] == ["first", "last"]
+    assert tasks["Plain"]["comments"] == tasks["Odd comments"]["comments"] == []
+
+
+async def test_todoist_notes_become_comments_on_the_task_above(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice = await make_user()
+    body = TODOIST.replace(
+        "task,Book hotel,,1,2,Ann (1),,,en,\n",
+        "task,Book hotel,,1,2,Ann (1),,,en,\n"
+        "note,Near the station,,,,Ann (1),,,en,\n"
+        'note,"Two nights,\nmaybe three",,,,Ann (1),,,en,\n',
+    )
+
+    report = await imported(client, alice, body)
+    again = await imported(client, alice, body)
+
+    assert (report["created"], report["failed"]) == (5, 0), report
+    assert (again["created"], again["skipped"], again["failed"]) == (0, 5, 0), again
+    tasks = {t["title"]: t for t in (await export(client, alice)).json()["tasks"]}
+    said = await comments_on(client, alice, tasks["Book hotel"]["id"])
+    assert [c["body"] for c in said] == ["Near the station", "Two nights,\nmaybe three"]
+    assert {c["author_id"] for c in said} == {alice.id}
+    others = [t["comments"] for title, t in tasks.items() if title != "Book hotel"]
+    assert others == [[]] * 4
 
 
 async def test_todoist_indentation_becomes_subtasks_and_priorities_are_mapped(

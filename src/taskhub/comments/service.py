@@ -13,7 +13,9 @@ for them (404).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,3 +146,24 @@ async def delete_comment(session: AsyncSession, user_id: uuid.UUID, comment_id: 
     if comment.author_id != user_id and not place.owned_by(user_id):
         raise Forbidden("Only the author or the project's owner may delete a comment")
     await session.execute(delete(Comment).where(Comment.id == comment.id))
+
+
+async def bodies_for_tasks(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each task's comments as `{"body", "created_at"}`, oldest first, in one statement.
+
+    For the export, which reads its tasks in batches and has already decided the caller
+    may read them (`transfer.export`): no visibility check here. Every id is a key.
+    """
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {task_id: [] for task_id in task_ids}
+    if not found:
+        return found
+    rows = await session.execute(
+        select(Comment.task_id, Comment.body, Comment.created_at)
+        .where(Comment.task_id.in_(list(found)))
+        .order_by(Comment.created_at, Comment.id)
+    )
+    for task_id, body, created_at in rows:
+        found[task_id].append({"body": body, "created_at": created_at})
+    return found

@@ -11,12 +11,14 @@ The JSON document:
      "projects": [{"id", "name", "description", "created_at", "updated_at"}],
      "tasks": [{"id", "project_id", "parent_id", "title", "description", "done",
                 "priority", "due_at", "labels", "position", "created_at", "updated_at",
-                "completed_at", ...}]}
+                "completed_at", "comments": [{"body", "created_at"}], ...}]}
 
 Subtasks refer to their parent by `parent_id`; a parent may come after its subtask (the
 import resolves references in any order). Task fields that exist on the task table
 beyond these (`OPTIONAL_TASK_FIELDS`: recurrence, timezone, remind_at) are exported when
-present. Comments: `COMMENTS` is the extension point (not on this server yet).
+present. A task's comments are listed oldest first, read per batch of tasks (one
+statement: `comments.service.bodies_for_tasks`). The CSV export has no comments: the
+JSON document is the format for a faithful round trip.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import orjson
 from sqlalchemy import RowMapping
 
+from taskhub.comments import service as comments
 from taskhub.db import Database, utcnow
 from taskhub.projects.access import MEMBER_ROLE, Role, visible_projects
 from taskhub.tasks import service as tasks
@@ -55,9 +58,6 @@ TASK_FIELDS = (
     "completed_at",
 )
 OPTIONAL_TASK_FIELDS = ("recurrence", "timezone", "remind_at")
-# Extension point: once tasks have comments, add them to each task entry as
-# "comments": [{"body", "created_at"}] here (and create them in the import's notes).
-COMMENTS = False
 _OPTIONS = orjson.OPT_UTC_Z
 
 
@@ -69,9 +69,12 @@ def _dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=_OPTIONS)
 
 
-def task_entry(row: Mapping[Any, Any]) -> dict[str, Any]:
+def task_entry(
+    row: Mapping[Any, Any], task_comments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     entry = {name: row[name] for name in TASK_FIELDS}
     entry.update({name: row[name] for name in OPTIONAL_TASK_FIELDS if name in row})
+    entry["comments"] = task_comments or []
     return entry
 
 
@@ -130,7 +133,9 @@ async def export_json(
     first = True
     ids = [p["id"] for p in projects]
     async for rows in task_batches(database, user_id, ids, on_batch):
-        body = b",".join(_dumps(task_entry(row)) for row in rows)
+        async with database.reader() as session:
+            said = await comments.bodies_for_tasks(session, [row["id"] for row in rows])
+        body = b",".join(_dumps(task_entry(row, said[row["id"]])) for row in rows)
         yield body if first else b"," + body
         first = False
     yield b"]}"

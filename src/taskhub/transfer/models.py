@@ -77,7 +77,7 @@ class ImportRow(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     line: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))  # "project", "task" or "note"
+    kind: Mapped[str] = mapped_column(String(16))  # "project" or "task"
     ref: Mapped[str | None] = mapped_column(String(64), default=None)
     parent_ref: Mapped[str | None] = mapped_column(String(64), default=None)
     key: Mapped[str] = mapped_column(String(64))

@@ -3,7 +3,9 @@
 Tasks are created by `tasks.service.create_task` and projects by
 `projects.service.create_project`, the same code the API runs, so an imported row obeys
 every rule a POST does (and fails the same way, as a row error). Each row runs in a
-SAVEPOINT: a bad row is rolled back alone and the rest goes on.
+SAVEPOINT: a bad row is rolled back alone and the rest goes on. A created task's
+comments are created by `comments.service.create_comment` (the importing user is the
+author); a comment it refuses is an error on its own line and the task stays.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskhub.comments import service as comments
+from taskhub.comments.schemas import CommentIn
 from taskhub.db import utcnow
 from taskhub.errors import DomainError, NotFound
 from taskhub.jobs.outbox import enqueue
@@ -224,7 +228,7 @@ class _Slice:
         record = self.record
         try:
             async with self.session.begin_nested():
-                target, created = await self._apply(row, depth)
+                target, created, refused = await self._apply(row, depth)
         except RowFailed as exc:
             outcome: tuple[RowState, uuid.UUID | None] = (RowState.failed, None)
             _note_error(record, row.line, str(exc))
@@ -240,19 +244,24 @@ class _Slice:
                 record.created += 1
             else:
                 record.skipped += 1
+            for line, reason in refused:  # noted once the task is there to stay
+                _note_error(record, line, reason)
         record.processed += 1
         self.results[row.seq] = outcome
         if row.ref is not None:
             self.by_ref[(row.kind, row.ref)] = (row.seq, outcome[0], outcome[1], row.line)
 
-    async def _apply(self, row: ImportRow, depth: int) -> tuple[uuid.UUID, bool]:
-        if row.kind == "note":
-            # Extension point: comments are not on this server yet. When they are,
-            # create one here on the task of `row.parent_ref`.
-            raise RowFailed("notes are not imported: this server has no comments yet")
+    async def _apply(
+        self, row: ImportRow, depth: int
+    ) -> tuple[uuid.UUID, bool, list[tuple[int, str]]]:
+        """What the row became, whether it was created, and its refused comments."""
+        if row.kind not in ("project", "task"):
+            # Notes are staged with their task; a row of another kind is not ours.
+            raise RowFailed(f"unknown row kind {row.kind[:16]!r}")
         existing = await self._already_imported(row)
         if existing is not None:
-            return existing, False
+            return existing, False, []  # its comments were imported with it
+        refused: list[tuple[int, str]] = []
         if row.kind == "project":
             project = await projects.create_project(
                 self.session, self.user_id, ProjectCreate.model_validate(row.data)
@@ -260,8 +269,30 @@ class _Slice:
             target = project.id
         else:
             target = await self._create_task(row, depth)
+            refused = await self._create_comments(target, row.data.get("comments") or [])
         await self._remember(row.key, target)
-        return target, True
+        return target, True, refused
+
+    async def _create_comments(
+        self, task_id: uuid.UUID, staged: list[dict[str, Any]]
+    ) -> list[tuple[int, str]]:
+        """Comment on the new task in file order; (line, reason) for each refused.
+
+        The service checks before it writes, so a refused comment leaves nothing behind.
+        """
+        refused = []
+        for comment in staged:
+            try:
+                body = CommentIn.model_validate({"body": comment["body"]})
+                await comments.create_comment(self.session, self.user_id, task_id, body)
+            except ValidationError as exc:
+                reason = _validation_reason(exc)
+            except DomainError as exc:
+                reason = exc.detail
+            else:
+                continue
+            refused.append((int(comment["line"]), f"comment {comment['number']}: {reason}"))
+        return refused
 
     async def load_keys(self, rows: Sequence[ImportRow]) -> None:
         """What this user imported before, for the keys of `rows` (one statement)."""
@@ -304,7 +335,7 @@ class _Slice:
 
     async def _create_task(self, row: ImportRow, depth: int) -> uuid.UUID:
         data = row.data
-        unknown = sorted(set(data) - TASK_FIELDS - {"project_ref", "project_name"})
+        unknown = sorted(set(data) - TASK_FIELDS - {"project_ref", "project_name", "comments"})
         if unknown:
             raise RowFailed(f"unknown fields: {', '.join(unknown[:5])}")
         fields = {k: v for k, v in data.items() if k in TASK_FIELDS}

@@ -13,6 +13,12 @@ Formats (decided from the Content-Type, else from the first bytes):
 Every staged row carries a dedupe key. CSV keys come from the readers; a JSON item's key
 is a hash of its content and its export id, so the same document imported twice is
 recognised while two exports of different accounts never collide.
+
+Comments travel with their task: a staged task's `data["comments"]` is a list of
+`{"body", "line", "number"}` (a JSON task's `comments`, or the Todoist `note` rows
+below a task, each with its own line; `number` counts the task's comments in the
+file), created after the task and only when the task is. They are not part of the
+task's key, so a task found already imported skips its comments too.
 """
 
 from __future__ import annotations
@@ -40,12 +46,15 @@ MAX_REF = 64
 # TaskCreate knows them: see `transfer.service.TASK_FIELDS`.
 _CSV_TYPES = frozenset({"text/csv", "application/octet-stream"})
 _VOLATILE = ("id", "project_id", "parent_id", "created_at", "updated_at", "completed_at")
+# Not in a task's key: timestamps, and comments (they follow the task's dedupe, and an
+# export from before comments keys its tasks the same).
+_UNKEYED = frozenset({*_VOLATILE[3:], "comments"})
 
 
 @dataclass(frozen=True, slots=True)
 class Staged:
     line: int
-    kind: str  # "project", "task" or "note"
+    kind: str  # "project" or "task"
     key: str
     data: dict[str, Any]
     ref: str | None = None
@@ -91,51 +100,89 @@ def stage(
 
 
 def _stage_csv(upload: IO[bytes]) -> Iterator[Staged | RowError]:
+    """The CSV's rows, each task held back until the notes below it are attached."""
+    held: Staged | None = None
     for row in read_csv(text_lines(upload)):
         if isinstance(row, RowError):
             yield row
         elif isinstance(row, TaskRow):
-            yield Staged(
-                line=row.line,
-                kind="task",
-                key=row.key,
-                ref=str(row.line),
-                parent_ref=str(row.parent_line) if row.parent_line else None,
-                data={
-                    "title": row.title,
-                    "description": row.description,
-                    "done": row.done,
-                    "priority": row.priority,
-                    "due_at": row.due_at.isoformat() if row.due_at else None,
-                    "labels": list(row.labels),
-                    "project_name": row.project,
-                },
-            )
+            if held is not None:
+                yield held
+            held = _csv_task(row)
         elif isinstance(row, NoteRow):
-            yield Staged(
-                line=row.line,
-                kind="note",
-                key=row.key,
-                parent_ref=str(row.task_line),
-                data={"body": row.body},
-            )
+            if held is None or held.ref != str(row.task_line):
+                # The readers only attach a note to the task just above it.
+                yield RowError(row.line, "a note that does not follow its task")
+                continue
+            said = held.data["comments"]
+            said.append({"body": row.body, "line": row.line, "number": len(said) + 1})
+    if held is not None:
+        yield held
+
+
+def _csv_task(row: TaskRow) -> Staged:
+    return Staged(
+        line=row.line,
+        kind="task",
+        key=row.key,
+        ref=str(row.line),
+        parent_ref=str(row.parent_line) if row.parent_line else None,
+        data={
+            "title": row.title,
+            "description": row.description,
+            "done": row.done,
+            "priority": row.priority,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "labels": list(row.labels),
+            "project_name": row.project,
+            "comments": [],
+        },
+    )
 
 
 # JSON ----------------------------------------------------------------------------------
 
 
-def _json_key(kind: str, item: dict[str, Any]) -> str:
-    """The item's dedupe key; ValueError if it cannot be stored (lone surrogates, NUL)."""
+def _storable(value: Any) -> bytes:
+    """`value` as sorted JSON; ValueError if it cannot be stored (lone surrogates, NUL)."""
     try:
-        text = orjson.dumps(
-            [EXPORT_FORMAT, EXPORT_VERSION, kind, item], option=orjson.OPT_SORT_KEYS
-        )
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         raise ValueError("not valid Unicode text") from None
     if b"\\u0000" in text:
         # Neither database stores NUL in text (PostgreSQL's JSONB neither).
         raise ValueError("contains a NUL character")
+    return text
+
+
+def _json_key(kind: str, item: dict[str, Any]) -> str:
+    """The item's dedupe key; ValueError if it cannot be stored."""
+    text = _storable([EXPORT_FORMAT, EXPORT_VERSION, kind, item])
     return hashlib.sha256(text).hexdigest()
+
+
+def _json_comments(number: int, value: Any) -> tuple[list[dict[str, Any]], list[RowError]]:
+    """A task's `comments` that can be staged, and a row error (on the task's line) for
+    each that cannot. Blank or too long bodies are the comments service's to refuse."""
+    if value is None:
+        return [], []
+    if not isinstance(value, list):
+        return [], [RowError(number, "comments: not an array")]
+    staged: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    for position, comment in enumerate(value, start=1):
+        try:
+            if not isinstance(comment, dict):
+                raise ValueError("not an object")
+            body = comment.get("body")
+            if not isinstance(body, str):
+                raise ValueError("body must be a string")
+            _storable(body)
+        except ValueError as exc:
+            errors.append(RowError(number, f"comment {position}: {exc}"))
+            continue
+        staged.append({"body": body, "line": number, "number": position})
+    return staged, errors
 
 
 def _ref(value: Any) -> str | None:
@@ -219,10 +266,12 @@ def _json_tasks(upload: IO[bytes], backend: Any) -> Iterator[Staged | RowError]:
             ref = _ref(item.get("id"))
             parent_ref = _ref(item.get("parent_id"))
             project_ref = _ref(item.get("project_id"))
-            key = _json_key("task", {k: v for k, v in item.items() if k not in _VOLATILE[3:]})
+            key = _json_key("task", {k: v for k, v in item.items() if k not in _UNKEYED})
         except ValueError as exc:
             yield RowError(number, str(exc))
             continue
         data = {k: v for k, v in item.items() if k not in _VOLATILE and k != "comments"}
         data["project_ref"] = project_ref
+        data["comments"], errors = _json_comments(number, item.get("comments"))
+        yield from errors
         yield Staged(line=number, kind="task", key=key, ref=ref, parent_ref=parent_ref, data=data)
