@@ -64,12 +64,13 @@ async def test_an_event_on_one_instance_reaches_streams_on_the_other_and_resumes
     alice = await register(a)
     task = expect(await a.post("/api/v1/tasks", json={"title": "t"}, headers=alice.headers), 201)
     path = f"/api/v1/tasks/{task['id']}"
+    await activity_of(a, alice, task["id"], expected=1)  # its creation, published first
 
     async with open_stream(b, alice) as on_b:
         expect(await a.patch(path, json={"title": "on A"}, headers=alice.headers), 200)
         first = await on_b.next()
     expect(await a.patch(path, json={"description": "missed"}, headers=alice.headers), 200)
-    assert len(await activity_of(a, alice, task["id"], expected=2)) == 2
+    assert len(await activity_of(a, alice, task["id"], expected=3)) == 3
     async with open_stream(a, alice, last_event_id=first.id) as resumed_on_a:
         missed = await resumed_on_a.next()
 
