@@ -334,7 +334,14 @@ async def fetch_mappings(
                 announce(connection.sync_connection, None, compiled.sql, args, None, False)
             try:
                 records = await raw.fetch(compiled.sql, *args)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            except (
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                # A connection the server dropped mid-protocol ("cannot switch to state
+                # 12"): seen as a 500 in the PostgreSQL-crash fault test.
+                asyncpg.exceptions.InternalClientError,
+                OSError,
+            ):
                 pass  # run it again below: SQLAlchemy wraps the error, invalidates if dead
             else:
                 rows = [dict(record) for record in records]
