@@ -100,6 +100,9 @@ async def test_a_member_removed_from_a_project_stops_receiving_its_events(
     )
     shared = await _task(instance, alice, project_id=project["id"])
     bobs_own = await _task(instance, bob)
+    # Their creation is published by a job: let it pass before the stream opens.
+    await activity_of(instance, alice, shared["id"], expected=1)
+    await activity_of(instance, bob, bobs_own["id"], expected=1)
     async with open_stream(instance, bob) as stream:
         await _patch(instance, alice, shared, title="while a member")
         while_member = await stream.next()
