@@ -25,6 +25,11 @@ EXPIRING = ("POST", "/api/v1/tokens", "expires_at")
 # JSON Schema cannot state: a generated value is 422 by contract (SPEC §9).
 # tests/tasks/test_recurrence.py covers them; the negative phase still sends them.
 STATEFUL_BODY_FIELDS = ("recurrence", "timezone")
+# A webhook URL must be http(s) and resolve to public addresses only (SPEC §9: SSRF),
+# which JSON Schema cannot state and DNS decides: a valid case names a public address
+# literally (no lookup). Deliveries to it fail in the background, which is fine here.
+# tests/webhooks and tests/owasp/test_api07 cover the refusals.
+PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hook"
 
 
 @schemathesis.hook
@@ -46,6 +51,8 @@ def before_call(ctx: schemathesis.HookContext, case: Any, **kwargs: Any) -> None
     expiring = (case.method.upper(), case.path) == (method, path) and isinstance(body, dict)
     if expiring and body.get(field) is not None:
         body[field] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    if isinstance(case.body, dict) and "/webhooks" in case.path and "url" in case.body:
+        case.body["url"] = PUBLIC_WEBHOOK_URL
     if isinstance(case.body, dict) and "/tasks" in case.path and "comments" not in case.path:
         for key in STATEFUL_BODY_FIELDS:
             case.body.pop(key, None)
