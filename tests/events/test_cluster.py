@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,11 +12,11 @@ from tests.events.conftest import STREAM_ENV
 from tests.events.sse import event_order as _key
 from tests.events.sse import open_stream
 from tests.support.activity import activity_of
-from tests.support.cluster import postgres_only
+from tests.support.cluster import postgres_only, started
 from tests.support.databases import fresh_postgres_database
 from tests.support.factories import register
 from tests.support.http import expect
-from tests.support.servers import ApiProcess, RedisProcess, own_redis, run_migrate
+from tests.support.servers import RedisProcess, own_redis
 
 pytestmark = postgres_only
 
@@ -40,21 +39,12 @@ async def pair(
             "TASKHUB_DATA_DIR": str(workdir / "data"),
             **STREAM_ENV,
         }
-        await asyncio.to_thread(run_migrate, env, workdir)
-        processes = [ApiProcess(n, env, workdir / f"{n}.log") for n in ("A", "B")]
-        try:
-            for process in processes:
-                process.start()
-            for process in processes:
-                await asyncio.to_thread(process.wait_ready)
-            async with (
-                httpx.AsyncClient(base_url=processes[0].url, timeout=30) as a,
-                httpx.AsyncClient(base_url=processes[1].url, timeout=30) as b,
-            ):
-                yield a, b
-        finally:
-            for process in processes:
-                process.stop()
+        async with (
+            started(env, workdir) as (first, second),
+            httpx.AsyncClient(base_url=first.url, timeout=30) as a,
+            httpx.AsyncClient(base_url=second.url, timeout=30) as b,
+        ):
+            yield a, b
 
 
 async def test_an_event_on_one_instance_reaches_streams_on_the_other_and_resumes_there(

@@ -9,7 +9,6 @@ tests.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,9 +16,9 @@ import httpx
 import pytest
 
 from tests.support.app import CHEAP_ARGON2_ENV
-from tests.support.cluster import Instance, Pair
+from tests.support.cluster import Instance, Pair, started
 from tests.support.databases import fresh_postgres_database
-from tests.support.servers import ApiProcess, RedisProcess, own_redis, run_migrate
+from tests.support.servers import RedisProcess, own_redis
 
 SECRET = secrets.token_urlsafe(36)  # 48 characters, the same for both instances
 
@@ -57,22 +56,9 @@ async def pair(
         "TASKHUB_ACCESS_LOG": "false",
         **getattr(request.module, "INSTANCE_ENV", {}),
     }
-    await asyncio.to_thread(run_migrate, env, workdir)
-    processes = [ApiProcess(name, env, workdir / f"{name}.log") for name in ("A", "B")]
-    try:
-        for process in processes:
-            process.start()
-        for process in processes:
-            await asyncio.to_thread(process.wait_ready)
-        async with (
-            httpx.AsyncClient(base_url=processes[0].url, timeout=10) as http_a,
-            httpx.AsyncClient(base_url=processes[1].url, timeout=10) as http_b,
-        ):
-            yield Pair(
-                Instance("A", processes[0], http_a),
-                Instance("B", processes[1], http_b),
-                redis_process,
-            )
-    finally:
-        for process in processes:
-            process.stop()
+    async with (
+        started(env, workdir) as (first, second),
+        httpx.AsyncClient(base_url=first.url, timeout=10) as http_a,
+        httpx.AsyncClient(base_url=second.url, timeout=10) as http_b,
+    ):
+        yield Pair(Instance("A", first, http_a), Instance("B", second, http_b), redis_process)

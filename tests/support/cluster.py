@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,12 +14,30 @@ import pytest
 
 from tests.support.env import BACKEND
 from tests.support.factories import User, register
-from tests.support.servers import ApiProcess, RedisProcess
+from tests.support.servers import ApiProcess, RedisProcess, run_migrate
 
 postgres_only = pytest.mark.skipif(
     BACKEND != "postgresql",
     reason="several server processes share one database: PostgreSQL pass only",
 )
+
+
+@asynccontextmanager
+async def started(
+    env: Mapping[str, str], workdir: Path, names: tuple[str, ...] = ("A", "B")
+) -> AsyncIterator[list[ApiProcess]]:
+    """Migrate once, then serve one API process per name on `env`, all ready; stop after."""
+    await asyncio.to_thread(run_migrate, dict(env), workdir)
+    processes = [ApiProcess(name, dict(env), workdir / f"{name}.log") for name in names]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            await asyncio.to_thread(process.wait_ready)
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
 
 
 @dataclass
