@@ -23,8 +23,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from tests.support.cluster import started
 from tests.support.databases import fresh_postgres_database
-from tests.support.servers import ApiProcess, run_migrate
 
 PASSWORD = "correct horse battery"
 
@@ -107,24 +107,15 @@ async def main(count: int, spread: float) -> None:
                 "TASKHUB_DATA_DIR": str(workdir / "data"),
                 "TASKHUB_ACCESS_LOG": "false",
             }
-            await asyncio.to_thread(run_migrate, env, workdir)
-            instances = [ApiProcess(n, env, workdir / f"{n}.log") for n in ("A", "B")]
-            try:
-                for instance in instances:
-                    instance.start()
-                for instance in instances:
-                    await asyncio.to_thread(instance.wait_ready)
+            async with started(env, workdir) as (first, second):
                 async with (
-                    httpx.AsyncClient(base_url=instances[0].url, timeout=30) as a,
-                    httpx.AsyncClient(base_url=instances[1].url, timeout=30) as b,
+                    httpx.AsyncClient(base_url=first.url, timeout=30) as a,
+                    httpx.AsyncClient(base_url=second.url, timeout=30) as b,
                 ):
                     headers = await _user_headers(a)
                     last_due = await _create([a, b], headers, count, spread)
                 dsn = url.replace("postgresql+asyncpg://", "postgresql://")
                 await _measure(dsn, count, last_due)
-            finally:
-                for instance in instances:
-                    instance.stop()
 
 
 if __name__ == "__main__":
